@@ -1,0 +1,159 @@
+#include "core/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace lstmnlp::config {
+namespace {
+
+struct DataSection {
+  std::string dir = "data";
+  std::vector<std::string> files;
+  template <class V>
+  void visit(V& v) {
+    v("dir", dir);
+    v("files", files);
+  }
+};
+
+struct TrainSection {
+  double lr = 1.0;
+  int epochs = 13;
+  bool shuffle = false;
+  std::string optimizer = "sgd";
+  template <class V>
+  void visit(V& v) {
+    v("lr", lr, Range{0.0, 100.0});
+    v("epochs", epochs, Range{1, 1000});
+    v("shuffle", shuffle);
+    v("optimizer", optimizer, Choices{"sgd", "adam"});
+  }
+};
+
+struct TestConfig {
+  DataSection data;
+  TrainSection train;
+  template <class V>
+  void visit(V& v) {
+    v.section("data", data);
+    v.section("train", train);
+  }
+};
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    static int counter = 0;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("lstmnlp_config_test_" + std::to_string(::getpid()) + "_" +
+              std::to_string(counter++) + ".yaml"))
+                .string();
+    std::ofstream(path_) << text;
+    return path_;
+  }
+  void TearDown() override {
+    if (!path_.empty()) std::filesystem::remove(path_);
+  }
+  // The message of the InputError that loading `text` throws ("" when none is thrown).
+  std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
+    try {
+      load<TestConfig>(write(text), sets);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "";
+  }
+  std::string path_;
+};
+
+TEST_F(ConfigTest, ReadsValuesAndKeepsDefaults) {
+  const auto cfg = load<TestConfig>(write("train:\n  lr: 0.5\n  shuffle: true\n"));
+  EXPECT_DOUBLE_EQ(cfg.train.lr, 0.5);
+  EXPECT_TRUE(cfg.train.shuffle);
+  EXPECT_EQ(cfg.train.epochs, 13);
+  EXPECT_EQ(cfg.data.dir, "data");
+}
+
+TEST_F(ConfigTest, RejectsUnknownKeyWithFileLineAndPath) {
+  const std::string err = error_of("train:\n  lr: 0.5\n  lrr: 2\n");
+  EXPECT_NE(err.find(path_ + ":3:"), std::string::npos) << err;
+  EXPECT_NE(err.find("unknown key 'train.lrr'"), std::string::npos) << err;
+}
+
+TEST_F(ConfigTest, RejectsUnknownSection) {
+  const std::string err = error_of("trian:\n  lr: 0.5\n");
+  EXPECT_NE(err.find(":1:"), std::string::npos) << err;
+  EXPECT_NE(err.find("unknown key 'trian'"), std::string::npos) << err;
+}
+
+TEST_F(ConfigTest, RejectsWrongType) {
+  const std::string err = error_of("data:\n  dir: x\ntrain:\n  epochs: many\n");
+  EXPECT_NE(err.find(path_ + ":4:"), std::string::npos) << err;
+  EXPECT_NE(err.find("train.epochs"), std::string::npos) << err;
+  EXPECT_NE(err.find("expected an integer, got 'many'"), std::string::npos) << err;
+
+  const std::string list_err = error_of("data:\n  files: a.txt\n");
+  EXPECT_NE(list_err.find("data.files"), std::string::npos) << list_err;
+  EXPECT_NE(list_err.find("expected a list of strings"), std::string::npos) << list_err;
+}
+
+TEST_F(ConfigTest, RejectsOutOfRange) {
+  const std::string err = error_of("train:\n  lr: -1\n");
+  EXPECT_NE(err.find(":2:"), std::string::npos) << err;
+  EXPECT_NE(err.find("train.lr"), std::string::npos) << err;
+  EXPECT_NE(err.find("out of range [0, 100]"), std::string::npos) << err;
+}
+
+TEST_F(ConfigTest, RejectsValueNotAmongChoices) {
+  const std::string err = error_of("train:\n  optimizer: adagrad\n");
+  EXPECT_NE(err.find("'adagrad' is not one of: sgd, adam"), std::string::npos) << err;
+}
+
+TEST_F(ConfigTest, RejectsMalformedYamlWithLine) {
+  const std::string err = error_of("train:\n  lr: [1, 2\n");
+  EXPECT_NE(err.find(path_ + ":"), std::string::npos) << err;
+  EXPECT_NE(err.find("invalid YAML"), std::string::npos) << err;
+}
+
+TEST_F(ConfigTest, SetOverridesFileValues) {
+  const auto cfg = load<TestConfig>(write("train:\n  lr: 0.5\n"),
+                                    {"train.lr=0.25", "data.files=[a, b]", "train.epochs=3"});
+  EXPECT_DOUBLE_EQ(cfg.train.lr, 0.25);
+  EXPECT_EQ(cfg.train.epochs, 3);
+  EXPECT_EQ(cfg.data.files, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ConfigTest, SetErrorsNameTheOverride) {
+  EXPECT_NE(error_of("", {"train.epochs=0"}).find("--set train.epochs"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.nope=1"}).find("unknown key 'train.nope'"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.lr"}).find("expected section.key=value"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ExpandsEnvironmentVariables) {
+  ::setenv("LSTMNLP_TEST_DIR", "/tmp/corpus", 1);
+  const auto cfg = load<TestConfig>(write("data:\n  dir: ${LSTMNLP_TEST_DIR}/ptb\n"));
+  EXPECT_EQ(cfg.data.dir, "/tmp/corpus/ptb");
+
+  ::unsetenv("LSTMNLP_TEST_UNSET");
+  const std::string err = error_of("data:\n  dir: ${LSTMNLP_TEST_UNSET}/ptb\n");
+  EXPECT_NE(err.find("${LSTMNLP_TEST_UNSET} is not set"), std::string::npos) << err;
+  EXPECT_NE(err.find(":2:"), std::string::npos) << err;
+}
+
+TEST_F(ConfigTest, ResolvedYamlReadsBackToTheSameValues) {
+  auto cfg = load<TestConfig>(write("train:\n  lr: 0.125\n  optimizer: adam\n"), {"data.files=[x]"});
+  const auto again = from_yaml_text<TestConfig>(to_yaml(cfg), "resolved");
+  EXPECT_DOUBLE_EQ(again.train.lr, 0.125);
+  EXPECT_EQ(again.train.optimizer, "adam");
+  EXPECT_EQ(again.data.files, std::vector<std::string>{"x"});
+}
+
+TEST_F(ConfigTest, MissingFileIsAnInputError) {
+  EXPECT_THROW(load<TestConfig>("/nonexistent/config.yaml"), InputError);
+}
+
+}  // namespace
+}  // namespace lstmnlp::config
