@@ -1,0 +1,46 @@
+#pragma once
+
+// Checkpoints of a run: model weights, optimizer state, step and epoch, the RNG state for an
+// exact resume, the resolved config and the tokenizer model.
+//
+// Writes are atomic: the file is written beside its target under a temporary name, flushed
+// to disk and renamed over the target, so a crash (even kill -9) mid-save leaves the previous
+// checkpoint intact. Loading checks every tensor's name and shape and throws InputError,
+// naming the file and the key, when they do not match.
+
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace lstmnlp {
+
+/// Everything in a checkpoint besides tensors of the model and optimizer.
+struct CheckpointMeta {
+  std::string kind;             ///< which app wrote it, e.g. "lm"; checked on load when set
+  int64_t step = 0;             ///< optimizer steps taken
+  int64_t epoch = 0;            ///< epochs completed
+  std::string config_yaml;      ///< the resolved config of the run
+  std::string tokenizer_model;  ///< serialized SentencePiece model ("" when none)
+  std::string extra;            ///< app-specific state (e.g. JSON: vocabulary, best metric)
+};
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+/// Saves a checkpoint atomically. `optimizer` may be null. The CPU RNG state is stored too.
+void save_checkpoint(const std::string& path, const torch::nn::Module& model,
+                     const torch::optim::Optimizer* optimizer, const CheckpointMeta& meta);
+
+/// Reads only the metadata, e.g. to rebuild the model from `config_yaml` before loading it.
+CheckpointMeta read_checkpoint_meta(const std::string& path);
+
+/// Loads weights (and optimizer state when `optimizer` is not null) into existing objects.
+/// With `restore_rng`, the CPU RNG continues exactly where the saved run stopped.
+/// Throws InputError for a missing or corrupt file, a different `expected_kind`, or a
+/// parameter whose name or shape does not match the model.
+CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model,
+                               torch::optim::Optimizer* optimizer, bool restore_rng = true,
+                               const std::string& expected_kind = "");
+
+}  // namespace lstmnlp

@@ -1,0 +1,146 @@
+#include "core/cli.h"
+
+#include <iostream>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+#include <torch/torch.h>
+
+#include "core/error.h"
+
+namespace po = boost::program_options;
+
+namespace lstmnlp::cli {
+namespace {
+
+po::options_description common_options(CommonOptions& common) {
+  po::options_description desc("Common options");
+  desc.add_options()
+    ("help,h", "show this help and exit")
+    ("config,c", po::value(&common.config), "YAML config file")
+    ("set", po::value(&common.sets)->composing(),
+     "override a config value, e.g. --set train.lr=0.5 (repeatable)")
+    ("seed", po::value(&common.seed), "random seed (default 1234)")
+    ("threads", po::value(&common.threads), "intra-op CPU threads (0 = LibTorch's default)")
+    ("output-dir,o", po::value(&common.output_dir), "directory for run outputs")
+    ("device", po::value(&common.device)->default_value("auto"), "auto, cpu, cuda or cuda:N");
+  return desc;
+}
+
+void print_usage(std::ostream& out, const std::string& program, const std::string& description,
+                 const std::vector<Command>& commands) {
+  out << description << "\n\nUsage: " << program << " <command> [options]\n\nCommands:\n";
+  for (const auto& c : commands) {
+    out << "  " << c.name << std::string(16 - std::min<size_t>(c.name.size(), 14), ' ')
+        << c.summary << "\n";
+  }
+  out << "\nRun '" << program << " <command> --help' for a command's options.\n";
+}
+
+void run_command(const std::string& program, const Command& command,
+                 const std::vector<std::string>& args) {
+  CommonOptions common;
+  po::options_description own(command.name.empty() ? "Options" : command.name + " options");
+  if (command.add_options) command.add_options(own);
+  po::options_description all;
+  all.add(own).add(common_options(common));
+
+  po::positional_options_description positional;
+  for (size_t i = 0; i < command.positional.size(); ++i) {
+    const bool last = i + 1 == command.positional.size();
+    positional.add(command.positional[i].c_str(), last ? -1 : 1);
+  }
+
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "Usage: " << program << (command.name.empty() ? "" : " " + command.name);
+    for (const auto& p : command.positional) std::cout << " <" << p << ">";
+    std::cout << " [options]\n" << command.summary << "\n\n" << all << "\n";
+    return;
+  }
+  po::notify(vm);
+  common.seed_given = vm.count("seed") > 0;
+
+  if (common.threads < 0) throw InputError("--threads must be >= 0");
+  if (common.threads > 0) torch::set_num_threads(common.threads);
+  torch::manual_seed(common.seed);
+  command.run(common, vm);
+}
+
+}  // namespace
+
+int guarded(const std::string& program, const std::function<void()>& body) {
+  try {
+    body();
+    return 0;
+  } catch (const InputError& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 2;
+  } catch (const po::error& e) {
+    std::cerr << program << ": error: " << e.what() << " (see --help)\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    // Tensor-shape and option checks (TORCH_CHECK) come from what the user asked for; report
+    // the message without LibTorch's backtrace.
+    std::cerr << program << ": error: " << e.what_without_backtrace() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_app(int argc, char** argv, const std::string& program, const std::string& description,
+            const std::vector<Command>& commands) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return guarded(program, [&] {
+    if (commands.size() == 1 && commands[0].name.empty()) {
+      run_command(program, commands[0], args);
+      return;
+    }
+    if (args.empty()) {
+      print_usage(std::cerr, program, description, commands);
+      throw InputError("missing command");
+    }
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+      print_usage(std::cout, program, description, commands);
+      return;
+    }
+    for (const auto& c : commands) {
+      if (c.name == args[0]) {
+        run_command(program, c, std::vector<std::string>(args.begin() + 1, args.end()));
+        return;
+      }
+    }
+    throw InputError("unknown command '" + args[0] + "' (see --help)");
+  });
+}
+
+torch::Device resolve_device(const std::string& spec) {
+  if (spec == "auto") {
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  }
+  if (spec == "cpu") return torch::kCPU;
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      throw InputError("--device " + spec +
+                       ": no CUDA device is available (this LibTorch has no CUDA, or no GPU)");
+    }
+    int index = 0;
+    if (spec.size() > 5) {
+      std::istringstream in(spec.substr(5));
+      if (!(in >> index) || !in.eof() || index < 0) {
+        throw InputError("--device " + spec + ": bad device index");
+      }
+    }
+    if (index >= static_cast<int>(torch::cuda::device_count())) {
+      throw InputError("--device " + spec + ": only " +
+                       std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+    }
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw InputError("--device '" + spec + "': expected auto, cpu, cuda or cuda:N");
+}
+
+}  // namespace lstmnlp::cli

@@ -1,0 +1,92 @@
+#include "core/cli.h"
+
+#include <boost/program_options.hpp>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace lstmnlp::cli {
+namespace {
+
+namespace po = boost::program_options;
+
+// Runs run_app() on a small two-command program and returns its exit status.
+int run(std::vector<std::string> args, CommonOptions* seen = nullptr, int* count = nullptr) {
+  std::vector<Command> commands;
+  commands.push_back({"ok", "succeeds",
+                      [](po::options_description& d) {
+                        d.add_options()("count", po::value<int>()->default_value(1), "a count");
+                      },
+                      {},
+                      [=](const CommonOptions& common, const po::variables_map& vm) {
+                        if (seen) *seen = common;
+                        if (count) *count = vm["count"].as<int>();
+                      }});
+  commands.push_back({"bad-input", "fails with an input error", nullptr, {},
+                      [](const CommonOptions&, const po::variables_map&) {
+                        throw InputError("data.txt:3: ragged row");
+                      }});
+  commands.push_back({"crash", "fails internally", nullptr, {},
+                      [](const CommonOptions&, const po::variables_map&) {
+                        throw std::logic_error("bug");
+                      }});
+  commands.push_back({"torch-check", "fails a TORCH_CHECK", nullptr, {},
+                      [](const CommonOptions&, const po::variables_map&) {
+                        TORCH_CHECK(false, "hidden_size must be positive");
+                      }});
+  args.insert(args.begin(), "prog");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return run_app(static_cast<int>(argv.size()), argv.data(), "prog", "A test program.", commands);
+}
+
+TEST(Cli, SuccessParsesCommonAndOwnOptions) {
+  CommonOptions seen;
+  int count = 0;
+  EXPECT_EQ(run({"ok", "--count", "3", "--seed", "5", "--set", "a.b=1", "--set", "c.d=2",
+                 "--device", "cpu", "--output-dir", "runs/x"},
+                &seen, &count),
+            0);
+  EXPECT_EQ(count, 3);
+  EXPECT_EQ(seen.seed, 5u);
+  EXPECT_TRUE(seen.seed_given);
+  EXPECT_EQ(seen.sets, (std::vector<std::string>{"a.b=1", "c.d=2"}));
+  EXPECT_EQ(seen.output_dir, "runs/x");
+}
+
+TEST(Cli, HelpExitsZero) {
+  EXPECT_EQ(run({"--help"}), 0);
+  EXPECT_EQ(run({"ok", "--help"}), 0);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({}), 2);
+  EXPECT_EQ(run({"nope"}), 2);
+  EXPECT_EQ(run({"ok", "--no-such-option"}), 2);
+  EXPECT_EQ(run({"ok", "--count", "many"}), 2);
+  EXPECT_EQ(run({"ok", "--threads", "-1"}), 2);
+}
+
+TEST(Cli, InputErrorsExitTwoAndInternalErrorsExitOne) {
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(run({"bad-input"}), 2);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "prog: error: data.txt:3: ragged row\n");
+  EXPECT_EQ(run({"torch-check"}), 2);
+  EXPECT_EQ(run({"crash"}), 1);
+}
+
+TEST(Cli, DeviceResolution) {
+  EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
+  EXPECT_THROW(resolve_device("tpu"), InputError);
+  if (!torch::cuda::is_available()) {
+    EXPECT_EQ(resolve_device("auto"), torch::Device(torch::kCPU));
+    EXPECT_THROW(resolve_device("cuda"), InputError);
+    EXPECT_THROW(resolve_device("cuda:1"), InputError);
+  } else {
+    EXPECT_TRUE(resolve_device("auto").is_cuda());
+  }
+}
+
+}  // namespace
+}  // namespace lstmnlp::cli
