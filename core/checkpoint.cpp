@@ -80,8 +80,10 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::str
   meta.config_yaml = read_string(archive, path, "config_yaml");
   meta.tokenizer_model = read_string(archive, path, "tokenizer_model");
   meta.extra = read_string(archive, path, "extra");
+  meta.loop_state = read_string(archive, path, "loop_state");
   torch::Tensor counters;
-  if (!archive.try_read("counters", counters)) throw InputError(path + ": checkpoint lacks counters");
+  if (!archive.try_read("counters", counters))
+    throw InputError(path + ": checkpoint lacks counters");
   meta.step = counters[0].item<int64_t>();
   meta.epoch = counters[1].item<int64_t>();
   return meta;
@@ -116,6 +118,7 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
   archive.write("config_yaml", bytes_to_tensor(meta.config_yaml));
   archive.write("tokenizer_model", bytes_to_tensor(meta.tokenizer_model));
   archive.write("extra", bytes_to_tensor(meta.extra));
+  archive.write("loop_state", bytes_to_tensor(meta.loop_state));
   archive.write("counters", torch::tensor({meta.step, meta.epoch}));
 
   const auto tensors = module_tensors(model);
@@ -149,7 +152,8 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
   auto archive = open_archive(path);
   CheckpointMeta meta = read_meta(archive, path);
   if (!expected_kind.empty() && meta.kind != expected_kind) {
-    throw InputError(path + ": checkpoint of '" + meta.kind + "', expected '" + expected_kind + "'");
+    throw InputError(path + ": checkpoint of '" + meta.kind + "', expected '" + expected_kind +
+                     "'");
   }
 
   std::vector<std::string> saved_names;

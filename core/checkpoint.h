@@ -8,10 +8,10 @@
 // checkpoint intact. Loading checks every tensor's name and shape and throws InputError,
 // naming the file and the key, when they do not match.
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <string>
-
-#include <torch/torch.h>
 
 namespace lstmnlp {
 
@@ -22,7 +22,8 @@ struct CheckpointMeta {
   int64_t epoch = 0;            ///< epochs completed
   std::string config_yaml;      ///< the resolved config of the run
   std::string tokenizer_model;  ///< serialized SentencePiece model ("" when none)
-  std::string extra;            ///< app-specific state (e.g. JSON: vocabulary, best metric)
+  std::string extra;            ///< app-specific state (e.g. JSON: the vocabulary)
+  std::string loop_state;       ///< the training loop's position and best score (JSON)
 };
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).

@@ -1,10 +1,10 @@
 #include "core/cli.h"
 
-#include <iostream>
-#include <sstream>
+#include <torch/torch.h>
 
 #include <boost/program_options.hpp>
-#include <torch/torch.h>
+#include <iostream>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -15,15 +15,14 @@ namespace {
 
 po::options_description common_options(CommonOptions& common) {
   po::options_description desc("Common options");
-  desc.add_options()
-    ("help,h", "show this help and exit")
-    ("config,c", po::value(&common.config), "YAML config file")
-    ("set", po::value(&common.sets)->composing(),
-     "override a config value, e.g. --set train.lr=0.5 (repeatable)")
-    ("seed", po::value(&common.seed), "random seed (default 1234)")
-    ("threads", po::value(&common.threads), "intra-op CPU threads (0 = LibTorch's default)")
-    ("output-dir,o", po::value(&common.output_dir), "directory for run outputs")
-    ("device", po::value(&common.device)->default_value("auto"), "auto, cpu, cuda or cuda:N");
+  desc.add_options()("help,h", "show this help and exit")("config,c", po::value(&common.config),
+                                                          "YAML config file")(
+      "set", po::value(&common.sets)->composing(),
+      "override a config value, e.g. --set train.lr=0.5 (repeatable)")(
+      "seed", po::value(&common.seed), "random seed (default 1234)")(
+      "threads", po::value(&common.threads), "intra-op CPU threads (0 = LibTorch's default)")(
+      "output-dir,o", po::value(&common.output_dir), "directory for run outputs")(
+      "device", po::value(&common.device)->default_value("auto"), "auto, cpu, cuda or cuda:N");
   return desc;
 }
 
@@ -31,8 +30,8 @@ void print_usage(std::ostream& out, const std::string& program, const std::strin
                  const std::vector<Command>& commands) {
   out << description << "\n\nUsage: " << program << " <command> [options]\n\nCommands:\n";
   for (const auto& c : commands) {
-    out << "  " << c.name << std::string(16 - std::min<size_t>(c.name.size(), 14), ' ')
-        << c.summary << "\n";
+    out << "  " << c.name << std::string(16 - std::min<size_t>(c.name.size(), 14), ' ') << c.summary
+        << "\n";
   }
   out << "\nRun '" << program << " <command> --help' for a command's options.\n";
 }
@@ -119,7 +118,8 @@ int run_app(int argc, char** argv, const std::string& program, const std::string
 
 torch::Device resolve_device(const std::string& spec) {
   if (spec == "auto") {
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
+                                       : torch::Device(torch::kCPU);
   }
   if (spec == "cpu") return torch::kCPU;
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {

@@ -11,12 +11,12 @@
 // --output-dir, --device and --help. Exit status: 0 on success, 2 for usage, config and input
 // errors (one line on stderr), 1 for internal errors.
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 namespace boost::program_options {
 class options_description;

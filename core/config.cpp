@@ -109,8 +109,8 @@ const YAML::Node* Reader::take(const char* key) {
 
 void Reader::fail(const YAML::Node& node, const std::string& key,
                   const std::string& message) const {
-  const std::string where = line_of(node) > 0 ? at_location(file_, line_of(node), "")
-                                              : "--set " + join(key) + ": ";
+  const std::string where =
+      line_of(node) > 0 ? at_location(file_, line_of(node), "") : "--set " + join(key) + ": ";
   const std::string prefix = line_of(node) > 0 ? where + "key '" + join(key) + "': " : where;
   throw InputError(prefix + message);
 }
@@ -163,8 +163,9 @@ void Reader::read(const YAML::Node& n, const char* key, double& out) {
 
 void Reader::read(const YAML::Node& n, const char* key, std::string& out) {
   if (!n.IsScalar()) fail(n, key, "expected a string, got " + describe(n));
-  const std::string where = line_of(n) > 0 ? at_location(file_, line_of(n), "key '" + join(key) + "'")
-                                           : "--set " + join(key);
+  const std::string where = line_of(n) > 0
+                                ? at_location(file_, line_of(n), "key '" + join(key) + "'")
+                                : "--set " + join(key);
   out = expand_env(n.Scalar(), where);
 }
 

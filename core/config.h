@@ -27,14 +27,14 @@
 // path and the line. String values expand ${VAR} from the environment; an unset variable is an
 // error. `--set a.b=c` overrides are applied before reading and are named "--set a.b" in errors.
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
 

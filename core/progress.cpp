@@ -53,7 +53,8 @@ std::string Progress::line(std::optional<double> loss, const std::string& note) 
   }
   const double r = rate();
   out << " " << static_cast<int64_t>(r) << " " << unit_ << "/s";
-  if (total_ > 0 && r > 0 && done_ < total_) out << " ETA " << format_duration((total_ - done_) / r);
+  if (total_ > 0 && r > 0 && done_ < total_)
+    out << " ETA " << format_duration((total_ - done_) / r);
   if (loss) out << " loss " << *loss;
   if (!note.empty()) out << " " << note;
   return out.str();

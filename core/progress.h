@@ -3,10 +3,9 @@
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace lstmnlp {
 
@@ -17,7 +16,8 @@ class Progress {
   /// `unit` names what is counted ("tok", "seq"); `total` may be 0 when unknown.
   Progress(std::string label, int64_t total, std::string unit, double log_every_s = 10.0);
   /// Reports `done` units so far; `loss` and `note` are shown when given.
-  void update(int64_t done, std::optional<double> loss = std::nullopt, const std::string& note = "");
+  void update(int64_t done, std::optional<double> loss = std::nullopt,
+              const std::string& note = "");
   /// Prints the final line.
   void finish(const std::string& note = "");
   /// Units per second since construction.

@@ -1,7 +1,8 @@
 #include "core/cli.h"
 
-#include <boost/program_options.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/program_options.hpp>
 
 #include "core/error.h"
 
@@ -13,7 +14,8 @@ namespace po = boost::program_options;
 // Runs run_app() on a small two-command program and returns its exit status.
 int run(std::vector<std::string> args, CommonOptions* seen = nullptr, int* count = nullptr) {
   std::vector<Command> commands;
-  commands.push_back({"ok", "succeeds",
+  commands.push_back({"ok",
+                      "succeeds",
                       [](po::options_description& d) {
                         d.add_options()("count", po::value<int>()->default_value(1), "a count");
                       },
@@ -22,15 +24,23 @@ int run(std::vector<std::string> args, CommonOptions* seen = nullptr, int* count
                         if (seen) *seen = common;
                         if (count) *count = vm["count"].as<int>();
                       }});
-  commands.push_back({"bad-input", "fails with an input error", nullptr, {},
+  commands.push_back({"bad-input",
+                      "fails with an input error",
+                      nullptr,
+                      {},
                       [](const CommonOptions&, const po::variables_map&) {
                         throw InputError("data.txt:3: ragged row");
                       }});
-  commands.push_back({"crash", "fails internally", nullptr, {},
-                      [](const CommonOptions&, const po::variables_map&) {
-                        throw std::logic_error("bug");
-                      }});
-  commands.push_back({"torch-check", "fails a TORCH_CHECK", nullptr, {},
+  commands.push_back(
+      {"crash",
+       "fails internally",
+       nullptr,
+       {},
+       [](const CommonOptions&, const po::variables_map&) { throw std::logic_error("bug"); }});
+  commands.push_back({"torch-check",
+                      "fails a TORCH_CHECK",
+                      nullptr,
+                      {},
                       [](const CommonOptions&, const po::variables_map&) {
                         TORCH_CHECK(false, "hidden_size must be positive");
                       }});

@@ -1,10 +1,10 @@
 #include "core/config.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace lstmnlp::config {
 namespace {
@@ -144,7 +144,8 @@ TEST_F(ConfigTest, ExpandsEnvironmentVariables) {
 }
 
 TEST_F(ConfigTest, ResolvedYamlReadsBackToTheSameValues) {
-  auto cfg = load<TestConfig>(write("train:\n  lr: 0.125\n  optimizer: adam\n"), {"data.files=[x]"});
+  auto cfg =
+      load<TestConfig>(write("train:\n  lr: 0.125\n  optimizer: adam\n"), {"data.files=[x]"});
   const auto again = from_yaml_text<TestConfig>(to_yaml(cfg), "resolved");
   EXPECT_DOUBLE_EQ(again.train.lr, 0.125);
   EXPECT_EQ(again.train.optimizer, "adam");

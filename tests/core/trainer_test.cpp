@@ -1,0 +1,173 @@
+#include "core/trainer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/checkpoint.h"
+#include "core/error.h"
+
+namespace lstmnlp {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Noisy linear regression with dropout, so that resuming must restore weights, optimizer state,
+// the data position and the RNG to reproduce the same losses.
+class RegressionTask : public TrainTask {
+ public:
+  explicit RegressionTask(int64_t nan_at_step = -1) : nan_at_step_(nan_at_step) {
+    torch::manual_seed(3);
+    model_ = torch::nn::Sequential(torch::nn::Linear(4, 8), torch::nn::Dropout(0.3),
+                                   torch::nn::Linear(8, 1));
+    x_ = torch::randn({40, 4});
+    y_ = x_.matmul(torch::tensor({1.0f, -2.0f, 0.5f, 3.0f})).unsqueeze(1);
+  }
+  torch::nn::Module& model() override { return *model_; }
+  int64_t batches_per_epoch() override { return 5; }
+  void start_epoch(int64_t epoch, int64_t first_batch) override {
+    starts.emplace_back(epoch, first_batch);
+  }
+  StepResult train_step(int64_t epoch, int64_t index) override {
+    const auto xb = x_.slice(0, index * 8, index * 8 + 8);
+    const auto yb = y_.slice(0, index * 8, index * 8 + 8);
+    auto loss = torch::mse_loss(model_->forward(xb), yb, torch::Reduction::Sum);
+    loss.backward();
+    ++calls_;
+    const double value = calls_ == nan_at_step_ ? std::nan("") : loss.item<double>();
+    losses.push_back(value);
+    return {value, 8};
+  }
+  EvalResult evaluate() override {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const double mse = torch::mse_loss(model_->forward(x_), y_).item<double>();
+    return {{{"mse", mse}}, mse, /*higher_is_better=*/false};
+  }
+  std::string unit() const override { return "examples"; }
+
+  torch::nn::Sequential model_{nullptr};
+  std::vector<double> losses;
+  std::vector<std::pair<int64_t, int64_t>> starts;
+
+ private:
+  torch::Tensor x_, y_;
+  int64_t nan_at_step_;
+  int64_t calls_ = 0;
+};
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("lstmnlp_trainer_" + std::to_string(::getpid()));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  TrainerOptions options(const std::string& sub, int64_t max_steps,
+                         const std::string& resume = "") {
+    TrainerOptions o;
+    o.run_dir = (dir_ / sub).string();
+    o.train.opt.optimizer = "adam";
+    o.train.opt.lr = 0.01;
+    o.train.loop.epochs = 3;
+    o.train.loop.max_steps = max_steps;
+    o.train.loop.log_every = 2;
+    o.train.loop.clip_norm = 5.0;
+    o.kind = "test";
+    o.resume = resume;
+    return o;
+  }
+  fs::path dir_;
+};
+
+TEST_F(TrainerTest, ResumeContinuesTheSameRunExactly) {
+  torch::manual_seed(11);
+  RegressionTask straight;
+  const auto full = Trainer(straight, options("straight", 0)).run();
+  EXPECT_EQ(full.steps, 15);
+  EXPECT_EQ(full.stop_reason, "epochs");
+
+  // Stop mid-epoch (step 7 = epoch 2, batch 2), then resume from latest.pt.
+  torch::manual_seed(11);
+  RegressionTask first;
+  const auto part = Trainer(first, options("split", 7)).run();
+  EXPECT_EQ(part.stop_reason, "max_steps");
+  torch::manual_seed(12345);  // the checkpoint's RNG state must win over this
+  RegressionTask second;
+  const auto latest = (dir_ / "split" / "latest.pt").string();
+  const auto rest = Trainer(second, options("split", 0, latest)).run();
+  EXPECT_EQ(rest.steps, 15);
+  ASSERT_FALSE(second.starts.empty());
+  EXPECT_EQ(second.starts.front().first, 1);
+  EXPECT_EQ(second.starts.front().second, 2);
+
+  std::vector<double> joined = first.losses;
+  joined.insert(joined.end(), second.losses.begin(), second.losses.end());
+  ASSERT_EQ(joined.size(), straight.losses.size());
+  for (size_t i = 0; i < joined.size(); ++i)
+    EXPECT_EQ(joined[i], straight.losses[i]) << "step " << i + 1;
+  for (size_t i = 0; i < straight.model_->parameters().size(); ++i) {
+    EXPECT_TRUE(torch::equal(straight.model_->parameters()[i], second.model_->parameters()[i]));
+  }
+}
+
+TEST_F(TrainerTest, KeepsBestCheckpointAndWritesMetrics) {
+  RegressionTask task;
+  const auto summary = Trainer(task, options("best", 0)).run();
+  ASSERT_TRUE(summary.best.has_value());
+  EXPECT_LE(summary.best->score, summary.last->score);
+  const auto meta = read_checkpoint_meta((dir_ / "best" / "best.pt").string());
+  EXPECT_EQ(meta.kind, "test");
+
+  std::ifstream in(dir_ / "best" / "metrics.jsonl");
+  int train_records = 0, valid_records = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["split"] == "train") {
+      ++train_records;
+      EXPECT_TRUE(record.contains("examples_per_s"));
+      EXPECT_TRUE(record.contains("lr"));
+    } else {
+      ++valid_records;
+      EXPECT_TRUE(record.contains("mse"));
+    }
+  }
+  EXPECT_EQ(valid_records, 3);
+  EXPECT_GE(train_records, 6);
+}
+
+TEST_F(TrainerTest, NanLossStopsAndKeepsLastGoodCheckpoint) {
+  RegressionTask task(/*nan_at_step=*/8);
+  auto o = options("nan", 0);
+  try {
+    Trainer(task, o).run();
+    FAIL() << "expected the NaN guard to stop training";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("at step 8"), std::string::npos) << e.what();
+  }
+  // latest.pt is from the end of epoch 1 (step 5) and still loads.
+  RegressionTask fresh;
+  const auto meta = load_checkpoint((dir_ / "nan" / "latest.pt").string(), fresh.model(), nullptr);
+  EXPECT_EQ(meta.step, 5);
+}
+
+TEST(Schedule, ZarembaEpochDecayAndLinearWarmup) {
+  OptimizerConfig cfg;
+  cfg.lr = 1.0;
+  cfg.lr_schedule = "epoch_decay";
+  cfg.lr_decay = 0.5;
+  cfg.lr_decay_start = 5;  // epochs 1-4 at lr 1, then halve each epoch
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, /*epoch=*/3, 0, 0), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, /*epoch=*/4, 0, 0), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, /*epoch=*/5, 0, 0), 0.25);
+
+  cfg.lr_schedule = "linear";
+  cfg.warmup_steps = 10;
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/4, /*total=*/110), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/60, /*total=*/110), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/110, /*total=*/110), 0.0);
+}
+
+}  // namespace
+}  // namespace lstmnlp
