@@ -52,10 +52,11 @@ class ConfigTest : public ::testing::Test {
               std::to_string(counter++) + ".yaml"))
                 .string();
     std::ofstream(path_) << text;
+    written_.push_back(path_);
     return path_;
   }
   void TearDown() override {
-    if (!path_.empty()) std::filesystem::remove(path_);
+    for (const auto& p : written_) std::filesystem::remove(p);
   }
   // The message of the InputError that loading `text` throws ("" when none is thrown).
   std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
@@ -67,6 +68,7 @@ class ConfigTest : public ::testing::Test {
     return "";
   }
   std::string path_;
+  std::vector<std::string> written_;
 };
 
 TEST_F(ConfigTest, ReadsValuesAndKeepsDefaults) {
