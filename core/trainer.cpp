@@ -120,7 +120,7 @@ TrainSummary Trainer::run() {
   const auto start = Clock::now();
   double train_seconds = 0;
   int64_t units_total = 0;
-  Progress progress("train", total, task_.unit());
+  Progress progress("train", total, "steps");
 
   // Evaluates, keeps best.pt and latest.pt, and tells whether patience ran out. The loop state
   // saved with them points at the next batch to train.
@@ -177,7 +177,10 @@ TrainSummary Trainer::run() {
       units_total += result.units;
       window_loss += result.loss_sum;
       window_units += result.units;
-      progress.update(step_, mean);
+      progress.update(
+          step_, mean,
+          std::to_string(static_cast<int64_t>(units_total / std::max(train_seconds, 1e-9))) + " " +
+              task_.unit() + "/s");
 
       if (step_ % loop.log_every == 0 || batch_ == per_epoch) {
         const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();

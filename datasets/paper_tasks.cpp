@@ -1,0 +1,126 @@
+#include "datasets/paper_tasks.h"
+
+#include <c10/util/Exception.h>
+
+#include "datasets/reber.h"
+
+namespace lstmnlp::paper {
+namespace {
+
+// Uniform integer in [lo, hi].
+int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
+
+// The adding and multiplication sequences differ only in the value range, the value a marked
+// first pair takes, and how X1 and X2 combine into the target.
+template <class Combine>
+Sequence marked_pair_sequence(std::mt19937_64& rng, int64_t min_length, double low,
+                              double first_marked_value, Combine combine) {
+  TORCH_CHECK(min_length >= 22, "marked-pair sequences need min_length >= 22, got ", min_length);
+  const int64_t length = uniform(rng, min_length, min_length + min_length / 10);
+  Sequence s(length, /*num_inputs=*/2, /*num_outputs=*/1);
+  std::uniform_real_distribution<double> value(low, 1.0);
+  for (int64_t t = 0; t < length; ++t) s.input(t, 0) = value(rng);
+
+  const int64_t first = uniform(rng, 0, 9);
+  // The first T/2 - 1 pairs that are still unmarked.
+  std::vector<int64_t> unmarked;
+  for (int64_t t = 0; static_cast<int64_t>(unmarked.size()) < min_length / 2 - 1; ++t) {
+    if (t != first) unmarked.push_back(t);
+  }
+  const int64_t second = unmarked[uniform(rng, 0, static_cast<int64_t>(unmarked.size()) - 1)];
+
+  s.input(0, 1) = -1.0;
+  s.input(length - 1, 1) = -1.0;
+  s.input(first, 1) = 1.0;
+  s.input(second, 1) = 1.0;
+  if (first == 0 || second == 0) s.input(0, 0) = first_marked_value;
+  s.has_target[length - 1] = 1;
+  s.target(length - 1, 0) = combine(s.input(first, 0), s.input(second, 0));
+  return s;
+}
+
+}  // namespace
+
+Sequence::Sequence(int64_t length, int64_t num_inputs, int64_t num_outputs)
+    : length(length),
+      num_inputs(num_inputs),
+      num_outputs(num_outputs),
+      inputs(length * num_inputs, 0.0),
+      targets(length * num_outputs, 0.0),
+      has_target(length, 0) {}
+
+Sequence reber_sequence(const std::string& s, bool legal_targets) {
+  const std::vector<int> symbols = reber::encode(s);
+  const std::vector<uint8_t> legal =
+      legal_targets ? reber::legal_next(s) : std::vector<uint8_t>(s.size(), 0);
+  TORCH_CHECK(s.size() >= 2, "Reber string '", s, "' is too short");
+  Sequence seq(static_cast<int64_t>(s.size()) - 1, reber::kNumSymbols, reber::kNumSymbols);
+  for (int64_t t = 0; t < seq.length; ++t) {
+    seq.input(t, symbols[t]) = 1.0;
+    seq.has_target[t] = 1;
+    if (legal_targets) {
+      for (int k = 0; k < reber::kNumSymbols; ++k) seq.target(t, k) = legal[t] >> k & 1u;
+    } else {
+      seq.target(t, symbols[t + 1]) = 1.0;
+    }
+  }
+  return seq;
+}
+
+Sequence adding_sequence(std::mt19937_64& rng, int64_t min_length) {
+  return marked_pair_sequence(rng, min_length, /*low=*/-1.0, /*first_marked_value=*/0.0,
+                              [](double x1, double x2) { return 0.5 + (x1 + x2) / 4.0; });
+}
+
+Sequence multiplication_sequence(std::mt19937_64& rng, int64_t min_length) {
+  return marked_pair_sequence(rng, min_length, /*low=*/0.0, /*first_marked_value=*/1.0,
+                              [](double x1, double x2) { return x1 * x2; });
+}
+
+Sequence temporal_order_sequence(std::mt19937_64& rng, int relevant, int* label) {
+  TORCH_CHECK(relevant == 2 || relevant == 3, "temporal order needs 2 or 3 relevant symbols, got ",
+              relevant);
+  constexpr int kX = 4, kY = 5, kE = 6, kB = 7;  // a, b, c, d are 0..3
+  const int64_t length = uniform(rng, 100, 110);
+  Sequence s(length, kTemporalOrderSymbols, int64_t{1} << relevant);
+  std::vector<int> symbol(length);
+  for (int64_t t = 1; t + 1 < length; ++t) symbol[t] = static_cast<int>(uniform(rng, 0, 3));
+  symbol[0] = kE;
+  symbol[length - 1] = kB;
+  // 1-based windows [lo, hi] of the relevant positions.
+  const int64_t windows[2][3][2] = {{{10, 20}, {50, 60}, {0, 0}}, {{10, 20}, {33, 43}, {66, 76}}};
+  int cls = 0;
+  for (int r = 0; r < relevant; ++r) {
+    const auto& w = windows[relevant - 2][r];
+    const int64_t t = uniform(rng, w[0], w[1]) - 1;
+    const int is_y = static_cast<int>(uniform(rng, 0, 1));
+    symbol[t] = is_y ? kY : kX;
+    cls = cls * 2 + is_y;
+  }
+  for (int64_t t = 0; t < length; ++t) s.input(t, symbol[t]) = 1.0;
+  s.has_target[length - 1] = 1;
+  s.target(length - 1, cls) = 1.0;
+  if (label) *label = cls;
+  return s;
+}
+
+Sequence long_lag_sequence(int first, int64_t p) {
+  TORCH_CHECK(first == 0 || first == 1, "long_lag_sequence: first must be 0 (x) or 1 (y)");
+  TORCH_CHECK(p >= 2, "long_lag_sequence: p must be >= 2, got ", p);
+  const int64_t edge = p - 1 + first;  // x = p - 1, y = p
+  std::vector<int64_t> symbol;
+  symbol.push_back(edge);
+  for (int64_t i = 0; i < p - 1; ++i) symbol.push_back(i);
+  symbol.push_back(edge);
+  Sequence s(p, p + 1, p + 1);
+  for (int64_t t = 0; t < p; ++t) {
+    s.input(t, symbol[t]) = 1.0;
+    s.target(t, symbol[t + 1]) = 1.0;
+    s.has_target[t] = 1;
+  }
+  return s;
+}
+
+}  // namespace lstmnlp::paper

@@ -1,0 +1,218 @@
+#include "lm/lm_app.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/progress.h"
+
+namespace lstmnlp::lm {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string in_dir(const std::string& dir, const std::string& name) {
+  return (fs::path(dir) / name).string();
+}
+
+// The (train, valid, test) texts of a config; test is absent when the config names none.
+std::tuple<Text, Text, std::optional<Text>> config_texts(const LmDataConfig& data) {
+  if (!data.file.empty()) {
+    auto [train, valid, test] =
+        split_text(read_text(data.file), data.valid_fraction, data.test_fraction);
+    return {train, valid, test};
+  }
+  if (data.dir.empty() && (data.train.empty() || data.valid.empty())) {
+    throw InputError("data: set data.dir, or data.train and data.valid, or data.file");
+  }
+  const auto train = data.train.empty() ? in_dir(data.dir, "train.txt") : data.train;
+  const auto valid = data.valid.empty() ? in_dir(data.dir, "valid.txt") : data.valid;
+  std::optional<Text> test;
+  if (!data.test.empty()) {
+    test = read_text(data.test);
+  } else if (!data.dir.empty() && fs::exists(in_dir(data.dir, "test.txt"))) {
+    test = read_text(in_dir(data.dir, "test.txt"));
+  }
+  return {read_text(train), read_text(valid), test};
+}
+
+LmVocabulary make_vocab(const LmVocabConfig& cfg, const Text& train, const std::string& run_dir) {
+  if (cfg.type == "word") return LmVocabulary::build_words(train, cfg.min_count);
+  if (!cfg.spm_model.empty()) {
+    return LmVocabulary::from_sentencepiece(SentencePieceTokenizer::load(cfg.spm_model));
+  }
+  // SentencePiece trains from files; a split text is written out first.
+  fs::create_directories(run_dir);
+  std::string input = train.name;
+  if (!fs::exists(input)) {
+    input = in_dir(run_dir, "spm_train.txt");
+    std::ofstream out(input);
+    for (const auto& line : train.lines) out << line << "\n";
+    if (!out) throw InputError(input + ": cannot write");
+  }
+  TokenizerTrainOptions options;
+  options.input_files = {input};
+  options.model_prefix = in_dir(run_dir, "spm");
+  options.model_type = parse_tokenizer_model_type(cfg.spm_model_type);
+  options.vocab_size = cfg.spm_vocab_size;
+  options.character_coverage = cfg.spm_character_coverage;
+  return LmVocabulary::from_sentencepiece(SentencePieceTokenizer::train(options));
+}
+
+void describe_corpus(std::ostream& log, const char* split, const Corpus& corpus) {
+  log << "  " << split << ": " << corpus.name << ", " << corpus.ids.size(0) - 1 << " tokens, "
+      << corpus.words << " words, " << corpus.unknown << " <unk>\n";
+}
+
+}  // namespace
+
+LmData load_lm_data(const LmConfig& cfg, const std::string& run_dir,
+                    const std::optional<LmVocabulary>& vocab_override) {
+  auto [train, valid, test] = config_texts(cfg.data);
+  LmVocabulary vocab = vocab_override ? *vocab_override : make_vocab(cfg.vocab, train, run_dir);
+  LmData data{vocab, encode_corpus(train, vocab), encode_corpus(valid, vocab), std::nullopt};
+  if (test) data.test = encode_corpus(*test, vocab);
+  return data;
+}
+
+TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, std::ostream& log) {
+  const std::string yaml = config::to_yaml(cfg);
+  prepare_run_dir(options.run_dir, yaml);
+
+  std::optional<LmVocabulary> saved_vocab;
+  std::optional<LmVocabulary> vocab_override;
+  if (!options.resume.empty()) {
+    const auto meta = read_checkpoint_meta(options.resume);
+    saved_vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, options.resume);
+    // A SentencePiece model trained by the first run is reused rather than trained again.
+    if (cfg.vocab.type == "sentencepiece" && cfg.vocab.spm_model.empty()) {
+      vocab_override = saved_vocab;
+    }
+  }
+  LmData data = load_lm_data(cfg, options.run_dir, vocab_override);
+  if (saved_vocab && !saved_vocab->same_as(data.vocab)) {
+    throw InputError(options.resume + ": the checkpoint's vocabulary (" +
+                     std::to_string(saved_vocab->size()) +
+                     " tokens) does not match the one built from " + data.train.name + " (" +
+                     std::to_string(data.vocab.size()) + " tokens)");
+  }
+
+  LmTask task(cfg, data.vocab, data.train, data.valid, options.device);
+  int64_t params = 0;
+  for (const auto& p : task.model().parameters()) params += p.numel();
+  log << "vocabulary: " << data.vocab.size() << (data.vocab.is_words() ? " words" : " pieces")
+      << "\n";
+  describe_corpus(log, "train", data.train);
+  describe_corpus(log, "valid", data.valid);
+  if (data.test) describe_corpus(log, "test", *data.test);
+  log << "model: " << params << " parameters, LSTM " << cfg.model.lstm << "; "
+      << task.batches_per_epoch() << " batches of " << cfg.data.batch_size << "x" << cfg.data.bptt
+      << " per epoch\n";
+
+  TrainerOptions trainer_options;
+  trainer_options.run_dir = options.run_dir;
+  trainer_options.train = cfg.train.base;
+  trainer_options.config_yaml = yaml;
+  trainer_options.kind = "lm";
+  trainer_options.tokenizer_model =
+      data.vocab.is_words() ? "" : data.vocab.tokenizer().serialized_model();
+  trainer_options.extra = data.vocab.to_json();
+  trainer_options.resume = options.resume;
+  Trainer trainer(task, trainer_options);
+  const TrainSummary summary = trainer.run();
+  log << "trained " << summary.steps << " steps (" << summary.stop_reason << ") in " << std::fixed
+      << std::setprecision(1) << summary.train_seconds << " s, " << std::setprecision(0)
+      << summary.units_per_s << " tokens/s\n"
+      << std::defaultfloat << std::setprecision(6);
+  if (summary.best) log << "best valid: " << summary.best->metrics.dump() << "\n";
+
+  const auto best = in_dir(options.run_dir, "best.pt");
+  if (options.test_after && data.test && fs::exists(best)) {
+    load_checkpoint(best, task.model(), nullptr, /*restore_rng=*/false, "lm");
+    const auto result = evaluate_perplexity(task.module()->model, *data.test,
+                                            cfg.data.test_batch_size, cfg.data.bptt);
+    nlohmann::json record = {{"split", "test"}, {"checkpoint", "best.pt"}, {"step", summary.steps}};
+    record.update(result.to_json(!data.vocab.is_words()));
+    MetricsLog(in_dir(options.run_dir, "metrics.jsonl")).write(record);
+    log << "test (best.pt): " << result.to_json(!data.vocab.is_words()).dump() << "\n";
+  }
+  return summary;
+}
+
+LoadedLm load_lm(const std::string& checkpoint, torch::Device device) {
+  const auto meta = read_checkpoint_meta(checkpoint);
+  if (meta.kind != "lm") {
+    throw InputError(checkpoint + ": checkpoint of '" + meta.kind + "', expected 'lm'");
+  }
+  auto cfg = config::from_yaml_text<LmConfig>(meta.config_yaml, checkpoint + " (stored config)");
+  auto vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, checkpoint);
+  LmTrainModule module(cfg.model.options(vocab.size()), cfg.data.batch_size);
+  try {
+    load_checkpoint(checkpoint, *module, nullptr, /*restore_rng=*/false, "lm");
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + " (the checkpoint's vocabulary has " +
+                     std::to_string(vocab.size()) + " tokens)");
+  }
+  module->to(device);
+  return {cfg, vocab, module};
+}
+
+Perplexity run_lm_eval(const LmEvalOptions& options, std::ostream& out) {
+  auto lm = load_lm(options.checkpoint, options.device);
+  Text text;
+  if (!options.file.empty()) {
+    text = read_text(options.file);
+  } else {
+    auto test = std::get<2>(config_texts(lm.config.data));
+    if (!test) {
+      throw InputError(options.checkpoint + ": its config names no test text; pass --file");
+    }
+    text = *test;
+  }
+  const auto corpus = encode_corpus(text, lm.vocab);
+  const int64_t batch =
+      options.batch_size > 0 ? options.batch_size : lm.config.data.test_batch_size;
+  const int64_t bptt = options.bptt > 0 ? options.bptt : lm.config.data.bptt;
+  const auto result = evaluate_perplexity(lm.module->model, corpus, batch, bptt);
+  nlohmann::json record = {{"file", text.name}, {"checkpoint", options.checkpoint}};
+  record.update(result.to_json(!lm.vocab.is_words()));
+  record["unknown"] = corpus.unknown;
+  out << record.dump() << std::endl;
+  return result;
+}
+
+std::string run_lm_generate(const LmGenerateOptions& options, std::ostream& out,
+                            std::ostream& log) {
+  auto lm = load_lm(options.checkpoint, options.device);
+  std::vector<int64_t> ids;
+  int64_t unknown = 0;
+  std::istringstream prompt(options.prompt);
+  bool first = true;
+  for (std::string line; std::getline(prompt, line); first = false) {
+    if (!first) ids.push_back(lm.vocab.eos_id());
+    const auto line_ids = lm.vocab.encode_line(line, &unknown);
+    ids.insert(ids.end(), line_ids.begin(), line_ids.end());
+  }
+  if (unknown > 0) {
+    log << "note: " << unknown << " prompt " << (unknown == 1 ? "token is" : "tokens are")
+        << " not in the vocabulary and read as <unk>\n";
+  }
+  std::string shown = lm.vocab.decode(ids);
+  out << shown << std::flush;
+  generate(lm.module->model, lm.vocab.eos_id(), /*context=*/std::vector<int64_t>(ids),
+           options.length, options.sampling, options.seed, [&](int64_t id) {
+             ids.push_back(id);
+             // Decoding everything so far keeps SentencePiece's spacing right; print what is new.
+             const std::string text = lm.vocab.decode(ids);
+             if (text.size() > shown.size()) out << text.substr(shown.size()) << std::flush;
+             shown = text;
+           });
+  if (shown.empty() || shown.back() != '\n') out << "\n";
+  return shown;
+}
+
+}  // namespace lstmnlp::lm

@@ -1,0 +1,975 @@
+#include "models/lstm.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "core/error.h"
+
+// The fused loops below read and write the same row index of buffers that may alias exactly
+// (in-place state updates), which is safe to vectorise; tell the compiler so.
+#if defined(__clang__)
+#define LSTMNLP_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define LSTMNLP_IVDEP _Pragma("GCC ivdep")
+#else
+#define LSTMNLP_IVDEP
+#endif
+
+// The row kernels stay out of line (inlined into the dispatch lambdas, GCC stops vectorising
+// them), and on x86-64 each also exists compiled for AVX2+FMA, picked at run time.
+#if defined(__GNUC__)
+#define LSTMNLP_NOINLINE __attribute__((noinline))
+#define LSTMNLP_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define LSTMNLP_NOINLINE
+#define LSTMNLP_ALWAYS_INLINE inline
+#endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#define LSTMNLP_HAVE_AVX2_KERNELS 1
+#define LSTMNLP_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define LSTMNLP_HAVE_AVX2_KERNELS 0
+#endif
+
+namespace lstmnlp {
+
+LSTMCellType parse_lstm_cell_type(const std::string& name) {
+  if (name == "standard") return LSTMCellType::kStandard;
+  if (name == "peephole") return LSTMCellType::kPeephole;
+  if (name == "1997") return LSTMCellType::k1997;
+  TORCH_CHECK(false, "unknown LSTM cell type '", name,
+              "' (expected 'standard', 'peephole' or '1997')");
+}
+
+std::string to_string(LSTMCellType type) {
+  switch (type) {
+    case LSTMCellType::kStandard:
+      return "standard";
+    case LSTMCellType::kPeephole:
+      return "peephole";
+    case LSTMCellType::k1997:
+      return "1997";
+  }
+  return "?";
+}
+
+LSTMOptions::LSTMOptions(int64_t input_size, int64_t hidden_size)
+    : input_size_(input_size), hidden_size_(hidden_size) {}
+
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+int64_t num_gates(LSTMCellType cell) { return cell == LSTMCellType::k1997 ? 3 : 4; }
+
+// ----------------------------------------------------------------------------------------------
+// Elementwise math. The float versions are branch-free Cephes-style approximations (about 1 ulp
+// for exp, 2e-7 absolute for sigmoid and tanh) written so that the compiler vectorises the gate
+// loops; libm calls would not be.
+
+struct FloatMath {
+  static inline float exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float fx = x * 1.44269504088896341f;
+    const int32_t n = static_cast<int32_t>(fx + (fx >= 0.0f ? 0.5f : -0.5f));
+    const float nf = static_cast<float>(n);
+    // Cody-Waite reduction: r = x - n*ln(2) in two parts.
+    float r = x - nf * 0.693359375f;
+    r = r + nf * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    const int32_t bits = (n + 127) << 23;
+    float scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+  }
+  static inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
+  // 1 - 2/(e^{2x} + 1): absolute error below 2e-7 everywhere and no branch, which would stop
+  // the vectoriser.
+  static inline float tanh(float x) { return 1.0f - 2.0f / (exp(2.0f * x) + 1.0f); }
+};
+
+struct DoubleMath {
+  static inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+  static inline double tanh(double x) { return std::tanh(x); }
+};
+
+template <typename scalar_t>
+using MathFor = std::conditional_t<std::is_same_v<scalar_t, float>, FloatMath, DoubleMath>;
+
+// ----------------------------------------------------------------------------------------------
+// One time step of one layer and direction, as raw pointers into (B, ...) row-major buffers.
+
+template <typename scalar_t>
+struct ForwardStep {
+  scalar_t* gates;         // (B, G*H): pre-activations in, activations out
+  const scalar_t* h_prev;  // (B, H)
+  const scalar_t* c_prev;  // (B, H)
+  scalar_t* h;             // (B, H) state after the step; may alias h_prev
+  scalar_t* c;             // (B, H); may alias c_prev
+  scalar_t* out;           // (B, H) output (zero on padding); may equal h
+  const scalar_t* w_c;     // (3H) peepholes or nullptr
+  const int64_t* lengths;  // (B) or nullptr
+  int64_t t, batch, hidden;
+};
+
+template <typename scalar_t>
+struct BackwardStep {
+  const scalar_t* gates;     // (B, G*H) activations
+  const scalar_t* c_prev;    // (B, H)
+  const scalar_t* c;         // (B, H)
+  const scalar_t* grad_out;  // (B, H), rows `grad_out_stride` apart
+  int64_t grad_out_stride;
+  scalar_t* dh;      // (B, H) in: dL/dh_t from later steps; out: 0 on real rows, kept on padding
+  scalar_t* dc;      // (B, H) in: dL/dc_t; out: dL/dc_{t-1}
+  scalar_t* dgates;  // (B, G*H) gradient w.r.t. the gate pre-activations
+  const scalar_t* w_c;
+  const int64_t* lengths;
+  int64_t t, batch, hidden;
+};
+
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_ALWAYS_INLINE void forward_rows_body(const ForwardStep<scalar_t>& s, int64_t b_begin,
+                                             int64_t b_end) {
+  using M = MathFor<scalar_t>;
+  constexpr bool kForget = kCell != LSTMCellType::k1997;
+  constexpr bool kPeep = kCell == LSTMCellType::kPeephole;
+  const int64_t H = s.hidden;
+  const int64_t G = kForget ? 4 : 3;
+  for (int64_t b = b_begin; b < b_end; ++b) {
+    const int64_t row = b * H;
+    const scalar_t* hp = s.h_prev + row;
+    const scalar_t* cp = s.c_prev + row;
+    scalar_t* hn = s.h + row;
+    scalar_t* cn = s.c + row;
+    scalar_t* on = s.out + row;
+    if (s.lengths != nullptr && s.t >= s.lengths[b]) {
+      // Padding: the state passes through unchanged and the output is zero.
+      LSTMNLP_IVDEP
+      for (int64_t j = 0; j < H; ++j) {
+        cn[j] = cp[j];
+        hn[j] = hp[j];
+        on[j] = scalar_t(0);
+      }
+      continue;
+    }
+    scalar_t* gi = s.gates + b * G * H;
+    scalar_t* gf = kForget ? gi + H : nullptr;
+    scalar_t* gg = kForget ? gi + 2 * H : gi + H;
+    scalar_t* go = kForget ? gi + 3 * H : gi + 2 * H;
+    const scalar_t* wci = kPeep ? s.w_c : nullptr;
+    const scalar_t* wcf = kPeep ? s.w_c + H : nullptr;
+    const scalar_t* wco = kPeep ? s.w_c + 2 * H : nullptr;
+    LSTMNLP_IVDEP
+    for (int64_t j = 0; j < H; ++j) {
+      const scalar_t cpj = cp[j];
+      scalar_t pi = gi[j];
+      if constexpr (kPeep) pi += wci[j] * cpj;
+      const scalar_t i = M::sigmoid(pi);
+      const scalar_t g = M::tanh(gg[j]);
+      scalar_t cv;
+      if constexpr (kForget) {
+        scalar_t pf = gf[j];
+        if constexpr (kPeep) pf += wcf[j] * cpj;
+        const scalar_t f = M::sigmoid(pf);
+        gf[j] = f;
+        cv = f * cpj + i * g;
+      } else {
+        cv = cpj + i * g;
+      }
+      scalar_t po = go[j];
+      if constexpr (kPeep) po += wco[j] * cv;
+      const scalar_t o = M::sigmoid(po);
+      const scalar_t tcv = M::tanh(cv);
+      const scalar_t hv = o * tcv;
+      gi[j] = i;
+      gg[j] = g;
+      go[j] = o;
+      cn[j] = cv;
+      hn[j] = hv;
+      on[j] = hv;
+    }
+  }
+}
+
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_ALWAYS_INLINE void backward_rows_body(const BackwardStep<scalar_t>& s, int64_t b_begin,
+                                              int64_t b_end) {
+  using M = MathFor<scalar_t>;
+  constexpr bool kForget = kCell != LSTMCellType::k1997;
+  constexpr bool kPeep = kCell == LSTMCellType::kPeephole;
+  const int64_t H = s.hidden;
+  const int64_t G = kForget ? 4 : 3;
+  for (int64_t b = b_begin; b < b_end; ++b) {
+    const int64_t row = b * H;
+    scalar_t* dgi = s.dgates + b * G * H;
+    if (s.lengths != nullptr && s.t >= s.lengths[b]) {
+      // Padding: no gate gradient; dh and dc pass through to the previous step.
+      std::fill(dgi, dgi + G * H, scalar_t(0));
+      continue;
+    }
+    scalar_t* dgf = kForget ? dgi + H : nullptr;
+    scalar_t* dgg = kForget ? dgi + 2 * H : dgi + H;
+    scalar_t* dgo = kForget ? dgi + 3 * H : dgi + 2 * H;
+    const scalar_t* gi = s.gates + b * G * H;
+    const scalar_t* gf = kForget ? gi + H : nullptr;
+    const scalar_t* gg = kForget ? gi + 2 * H : gi + H;
+    const scalar_t* go = kForget ? gi + 3 * H : gi + 2 * H;
+    const scalar_t* cp = s.c_prev + row;
+    const scalar_t* cv = s.c + row;
+    const scalar_t* gout = s.grad_out + b * s.grad_out_stride;
+    scalar_t* dh = s.dh + row;
+    scalar_t* dc = s.dc + row;
+    const scalar_t* wci = kPeep ? s.w_c : nullptr;
+    const scalar_t* wcf = kPeep ? s.w_c + H : nullptr;
+    const scalar_t* wco = kPeep ? s.w_c + 2 * H : nullptr;
+    LSTMNLP_IVDEP
+    for (int64_t j = 0; j < H; ++j) {
+      const scalar_t one(1);
+      const scalar_t dhv = dh[j] + gout[j];
+      // tanh(c) is recomputed rather than stored: one (T, B, H) buffer less per layer.
+      const scalar_t i = gi[j], g = gg[j], o = go[j], t = M::tanh(cv[j]);
+      const scalar_t dpo = dhv * t * o * (one - o);
+      scalar_t dcv = dc[j] + dhv * o * (one - t * t);
+      if constexpr (kPeep) dcv += dpo * wco[j];
+      const scalar_t dpi = dcv * g * i * (one - i);
+      const scalar_t dpg = dcv * i * (one - g * g);
+      scalar_t dcp = dcv;
+      if constexpr (kForget) {
+        const scalar_t f = gf[j];
+        const scalar_t dpf = dcv * cp[j] * f * (one - f);
+        dgf[j] = dpf;
+        dcp = dcv * f;
+        if constexpr (kPeep) dcp += dpi * wci[j] + dpf * wcf[j];
+      }
+      dgi[j] = dpi;
+      dgg[j] = dpg;
+      dgo[j] = dpo;
+      dc[j] = dcp;
+      dh[j] = scalar_t(0);
+    }
+  }
+}
+
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_NOINLINE void forward_rows(const ForwardStep<scalar_t>& s, int64_t begin, int64_t end) {
+  forward_rows_body<scalar_t, kCell>(s, begin, end);
+}
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_NOINLINE void backward_rows(const BackwardStep<scalar_t>& s, int64_t begin, int64_t end) {
+  backward_rows_body<scalar_t, kCell>(s, begin, end);
+}
+
+#if LSTMNLP_HAVE_AVX2_KERNELS
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void forward_rows_avx2(const ForwardStep<scalar_t>& s,
+                                                            int64_t begin, int64_t end) {
+  forward_rows_body<scalar_t, kCell>(s, begin, end);
+}
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void backward_rows_avx2(const BackwardStep<scalar_t>& s,
+                                                             int64_t begin, int64_t end) {
+  backward_rows_body<scalar_t, kCell>(s, begin, end);
+}
+
+bool cpu_has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+#endif
+
+template <typename Step>
+using RowKernel = void (*)(const Step&, int64_t, int64_t);
+
+template <typename scalar_t, LSTMCellType kCell>
+RowKernel<ForwardStep<scalar_t>> forward_kernel() {
+#if LSTMNLP_HAVE_AVX2_KERNELS
+  if (cpu_has_avx2()) return &forward_rows_avx2<scalar_t, kCell>;
+#endif
+  return &forward_rows<scalar_t, kCell>;
+}
+
+template <typename scalar_t, LSTMCellType kCell>
+RowKernel<BackwardStep<scalar_t>> backward_kernel() {
+#if LSTMNLP_HAVE_AVX2_KERNELS
+  if (cpu_has_avx2()) return &backward_rows_avx2<scalar_t, kCell>;
+#endif
+  return &backward_rows<scalar_t, kCell>;
+}
+
+// Rows per parallel chunk: enough gate elements per chunk to amortise the thread hand-off.
+// (at::parallel_for only runs in parallel when this file is compiled with OpenMP.)
+int64_t row_grain(int64_t gate_width) {
+  constexpr int64_t kMinElementsPerChunk = 16384;
+  return std::max<int64_t>(1, kMinElementsPerChunk / std::max<int64_t>(1, gate_width));
+}
+
+template <typename Step, typename Pick>
+void run_rows(const Step& s, int64_t gate_width, Pick pick) {
+  const auto kernel = pick();
+  at::parallel_for(0, s.batch, row_grain(gate_width),
+                   [&](int64_t begin, int64_t end) { kernel(s, begin, end); });
+}
+
+template <typename scalar_t>
+void fused_forward_step(const ForwardStep<scalar_t>& s, LSTMCellType cell) {
+  const int64_t width = num_gates(cell) * s.hidden;
+  switch (cell) {
+    case LSTMCellType::kStandard:
+      return run_rows(s, width, forward_kernel<scalar_t, LSTMCellType::kStandard>);
+    case LSTMCellType::kPeephole:
+      return run_rows(s, width, forward_kernel<scalar_t, LSTMCellType::kPeephole>);
+    case LSTMCellType::k1997:
+      return run_rows(s, width, forward_kernel<scalar_t, LSTMCellType::k1997>);
+  }
+}
+
+template <typename scalar_t>
+void fused_backward_step(const BackwardStep<scalar_t>& s, LSTMCellType cell) {
+  const int64_t width = num_gates(cell) * s.hidden;
+  switch (cell) {
+    case LSTMCellType::kStandard:
+      return run_rows(s, width, backward_kernel<scalar_t, LSTMCellType::kStandard>);
+    case LSTMCellType::kPeephole:
+      return run_rows(s, width, backward_kernel<scalar_t, LSTMCellType::kPeephole>);
+    case LSTMCellType::k1997:
+      return run_rows(s, width, backward_kernel<scalar_t, LSTMCellType::k1997>);
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The same step as tensor operations, for CUDA and any dtype the fused kernels do not cover.
+
+struct GateViews {
+  Tensor i, f, g, o;  // f undefined for k1997
+};
+
+GateViews split_gates(const Tensor& gates, LSTMCellType cell) {
+  auto chunks = gates.chunk(num_gates(cell), /*dim=*/1);
+  if (cell == LSTMCellType::k1997) return {chunks[0], Tensor(), chunks[1], chunks[2]};
+  return {chunks[0], chunks[1], chunks[2], chunks[3]};
+}
+
+// Arguments are (B, ...) slices of one step; `active` is a (B, 1) bool mask or undefined.
+void generic_forward_step(const Tensor& gates, const Tensor& h_prev, const Tensor& c_prev,
+                          const Tensor& h, const Tensor& c, const Tensor& out, const Tensor& w_c,
+                          const Tensor& active, LSTMCellType cell) {
+  GateViews v = split_gates(gates, cell);
+  const bool peep = cell == LSTMCellType::kPeephole;
+  const int64_t H = h.size(1);
+  if (peep) {
+    v.i.addcmul_(w_c.narrow(0, 0, H), c_prev);
+    v.f.addcmul_(w_c.narrow(0, H, H), c_prev);
+  }
+  v.i.sigmoid_();
+  v.g.tanh_();
+  Tensor c_new;
+  if (v.f.defined()) {
+    v.f.sigmoid_();
+    c_new = v.f * c_prev + v.i * v.g;
+  } else {
+    c_new = c_prev + v.i * v.g;
+  }
+  if (peep) v.o.addcmul_(w_c.narrow(0, 2 * H, H), c_new);
+  v.o.sigmoid_();
+  Tensor tc = c_new.tanh();
+  Tensor h_new = v.o * tc;
+  if (active.defined()) {
+    h_new = torch::where(active, h_new, h_prev);
+    c_new = torch::where(active, c_new, c_prev);
+  }
+  c.copy_(c_new);
+  h.copy_(h_new);
+  if (active.defined()) out.copy_(h_new.masked_fill(active.logical_not(), 0));
+}
+
+void generic_backward_step(const Tensor& gates, const Tensor& c_prev, const Tensor& c,
+                           const Tensor& grad_out, const Tensor& dh, const Tensor& dc,
+                           const Tensor& dgates, const Tensor& w_c, const Tensor& active,
+                           LSTMCellType cell) {
+  const GateViews v = split_gates(gates, cell);
+  const GateViews d = split_gates(dgates, cell);
+  const bool peep = cell == LSTMCellType::kPeephole;
+  const int64_t H = dh.size(1);
+  const Tensor tanh_c = c.tanh();
+  Tensor dh_total = dh + grad_out;
+  Tensor dpo = dh_total * tanh_c * v.o * (1 - v.o);
+  Tensor dc_total = dc + dh_total * v.o * (1 - tanh_c * tanh_c);
+  if (peep) dc_total = dc_total + dpo * w_c.narrow(0, 2 * H, H);
+  Tensor dpi = dc_total * v.g * v.i * (1 - v.i);
+  Tensor dpg = dc_total * v.i * (1 - v.g * v.g);
+  Tensor dc_prev = dc_total;
+  if (v.f.defined()) {
+    Tensor dpf = dc_total * c_prev * v.f * (1 - v.f);
+    dc_prev = dc_total * v.f;
+    if (peep) dc_prev = dc_prev + dpi * w_c.narrow(0, 0, H) + dpf * w_c.narrow(0, H, H);
+    d.f.copy_(dpf);
+  }
+  d.i.copy_(dpi);
+  d.g.copy_(dpg);
+  d.o.copy_(dpo);
+  if (active.defined()) {
+    dgates.masked_fill_(active.logical_not(), 0);
+    dc.copy_(torch::where(active, dc_prev, dc));
+    dh.masked_fill_(active, 0);
+  } else {
+    dc.copy_(dc_prev);
+    dh.zero_();
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// One layer and direction over the whole sequence.
+
+struct LayerInputs {
+  Tensor x;       // (T, B, F) contiguous
+  Tensor h0, c0;  // (B, H) contiguous
+  Tensor w_ih, w_hh, b_ih, b_hh, w_c;
+  Tensor lengths;  // (B) int64 on the CPU, or undefined
+  Tensor active;   // (T, B, 1) bool on the input's device, or undefined
+};
+
+struct LayerConfig {
+  LSTMCellType cell = LSTMCellType::kStandard;
+  bool reverse = false;
+  bool fused = true;  // use the fused CPU kernels
+};
+
+struct LayerResult {
+  Tensor out;       // (T, B, H), zero on padding
+  Tensor h_n, c_n;  // (B, H)
+  // Kept for the backward (only when `keep` was requested):
+  Tensor gates;   // (T, B, G*H) activations
+  Tensor hs, cs;  // (T, B, H) states after each step (hs is `out` without lengths)
+};
+
+bool use_fused(const Tensor& x, const LayerConfig& cfg) {
+  return cfg.fused && x.device().is_cpu() &&
+         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
+}
+
+// Time index of processing step s.
+inline int64_t time_at(int64_t s, int64_t T, bool reverse) { return reverse ? T - 1 - s : s; }
+
+LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool keep) {
+  const int64_t T = in.x.size(0), B = in.x.size(1), F = in.x.size(2);
+  const int64_t H = in.w_hh.size(1), GH = in.w_hh.size(0);
+  const bool has_lengths = in.lengths.defined();
+  const bool fused = use_fused(in.x, cfg);
+  const auto opts = in.x.options();
+
+  // Input projection for all steps as one product; the recurrence adds h·W_hh^T in place.
+  Tensor x2 = in.x.view({T * B, F});
+  Tensor gates = in.b_ih.defined() ? torch::addmm(in.b_ih + in.b_hh, x2, in.w_ih.t())
+                                   : torch::mm(x2, in.w_ih.t());
+  gates = gates.view({T, B, GH});
+  // The recurrent product is computed as W_hh·h^T, (G*H, B), and added transposed: with B
+  // small, OpenBLAS runs this orientation about 25% faster than h·W_hh^T.
+  Tensor recurrent = torch::empty({GH, B}, opts);
+
+  LayerResult r;
+  // Without lengths the state h is the output; with lengths the output is zero on padding
+  // while the state passes through, so they need separate storage.
+  const bool full_h = keep || !has_lengths;
+  Tensor hs = full_h ? torch::empty({T, B, H}, opts) : in.h0.clone();
+  Tensor out = has_lengths ? torch::empty({T, B, H}, opts) : hs;
+  Tensor cs = keep ? torch::empty({T, B, H}, opts) : in.c0.clone();
+  auto slot = [](const Tensor& buf, int64_t t, bool full) { return full ? buf[t] : buf; };
+
+  int64_t last_t = 0;
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = time_at(s, T, cfg.reverse);
+    const int64_t prev_t = time_at(s - 1, T, cfg.reverse);
+    Tensor h_prev = s == 0 ? in.h0 : slot(hs, prev_t, full_h);
+    Tensor c_prev = s == 0 ? in.c0 : slot(cs, prev_t, keep);
+    Tensor g_t = gates[t];
+    torch::mm_out(recurrent, in.w_hh, h_prev.t());
+    g_t.add_(recurrent.t());
+    Tensor h_t = slot(hs, t, full_h), c_t = slot(cs, t, keep);
+    Tensor out_t = out[t];
+    if (fused) {
+      AT_DISPATCH_FLOATING_TYPES(in.x.scalar_type(), "lstm_forward_step", [&] {
+        ForwardStep<scalar_t> st{g_t.data_ptr<scalar_t>(),
+                                 h_prev.data_ptr<scalar_t>(),
+                                 c_prev.data_ptr<scalar_t>(),
+                                 h_t.data_ptr<scalar_t>(),
+                                 c_t.data_ptr<scalar_t>(),
+                                 out_t.data_ptr<scalar_t>(),
+                                 in.w_c.defined() ? in.w_c.data_ptr<scalar_t>() : nullptr,
+                                 has_lengths ? in.lengths.data_ptr<int64_t>() : nullptr,
+                                 t,
+                                 B,
+                                 H};
+        fused_forward_step(st, cfg.cell);
+      });
+    } else {
+      generic_forward_step(g_t, h_prev, c_prev, h_t, c_t, out_t, in.w_c,
+                           has_lengths ? in.active[t] : Tensor(), cfg.cell);
+    }
+    last_t = t;
+  }
+  r.out = out;
+  r.h_n = full_h ? hs[last_t].clone() : hs;
+  r.c_n = keep ? cs[last_t].clone() : cs;
+  if (keep) {
+    r.gates = gates;
+    r.hs = hs;
+    r.cs = cs;
+  }
+  return r;
+}
+
+// Tensor inputs of LSTMLayerFunction, in order; needs_input_grad() uses these indices.
+enum InputIndex : size_t { kX = 0, kH0, kC0, kWIh, kWHh, kBIh, kBHh, kWC, kNumInputs };
+
+// The non-differentiable arguments of LSTMLayerFunction.
+struct LayerAux {
+  Tensor lengths, active;  // see LayerInputs
+  LayerConfig cfg;
+};
+
+// LibTorch 1.13 rejects undefined tensors as custom-function inputs, so absent biases and
+// peepholes travel as empty tensors.
+Tensor or_empty(const Tensor& t, const Tensor& like) {
+  return t.defined() ? t : torch::empty({0}, like.options());
+}
+Tensor or_undefined(const Tensor& t) { return t.numel() > 0 ? t : Tensor(); }
+
+class LSTMLayerFunction : public torch::autograd::Function<LSTMLayerFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0,
+                               const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh,
+                               const Tensor& b_ih, const Tensor& b_hh, const Tensor& w_c,
+                               const LayerAux& aux) {
+    LayerResult r = layer_forward({x, h0, c0, w_ih, w_hh, or_undefined(b_ih), or_undefined(b_hh),
+                                   or_undefined(w_c), aux.lengths, aux.active},
+                                  aux.cfg, /*keep=*/true);
+    ctx->save_for_backward({x, h0, c0, w_ih, w_hh, or_undefined(b_ih), or_undefined(b_hh),
+                            or_undefined(w_c), r.gates, r.hs, r.cs, aux.lengths, aux.active});
+    ctx->saved_data["cell"] = static_cast<int64_t>(aux.cfg.cell);
+    ctx->saved_data["reverse"] = aux.cfg.reverse;
+    ctx->saved_data["fused"] = aux.cfg.fused;
+    return {r.out, r.h_n, r.c_n};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &h0 = saved[1], &c0 = saved[2], &w_ih = saved[3], &w_hh = saved[4],
+                 &b_ih = saved[5], &b_hh = saved[6], &w_c = saved[7];
+    Tensor gates = saved[8], hs = saved[9], cs = saved[10];
+    const Tensor &lengths = saved[11], &active = saved[12];
+    const auto cell = static_cast<LSTMCellType>(ctx->saved_data["cell"].toInt());
+    const bool reverse = ctx->saved_data["reverse"].toBool();
+    const LayerConfig cfg{cell, reverse, ctx->saved_data["fused"].toBool()};
+    const bool has_bias = b_ih.defined();
+    const bool has_lengths = lengths.defined();
+    const bool fused = use_fused(x, cfg);
+    // The gate gradients overwrite the saved activations in place, which saves a (T, B, G*H)
+    // buffer. A second backward through a retained graph therefore recomputes the forward.
+    if (ctx->saved_data.count("gates_consumed") > 0) {
+      LayerResult r = layer_forward({x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_c, lengths, active}, cfg,
+                                    /*keep=*/true);
+      gates = r.gates;
+      hs = r.hs;
+      cs = r.cs;
+    }
+    ctx->saved_data["gates_consumed"] = true;
+
+    const int64_t T = x.size(0), B = x.size(1), F = x.size(2);
+    const int64_t H = w_hh.size(1), GH = w_hh.size(0);
+    Tensor dh = grads[1].defined() ? grads[1].clone() : torch::zeros({B, H}, x.options());
+    Tensor dc = grads[2].defined() ? grads[2].clone() : torch::zeros({B, H}, x.options());
+    // The output gradient of one direction of a bidirectional layer is a strided slice of the
+    // concatenated gradient; the fused kernel reads it in place.
+    Tensor grad_out = grads[0];
+    if (grad_out.defined() && grad_out.stride(2) != 1) grad_out = grad_out.contiguous();
+    Tensor zero_row = grad_out.defined() ? Tensor() : torch::zeros({B, H}, x.options());
+    Tensor dgates = gates;
+    Tensor w_hh_t = w_hh.t();
+    Tensor recurrent_grad = torch::empty({H, B}, x.options());
+
+    // Walk the steps in the opposite order of the forward pass.
+    for (int64_t s = T - 1; s >= 0; --s) {
+      const int64_t t = time_at(s, T, reverse);
+      Tensor c_prev = s == 0 ? c0 : cs[time_at(s - 1, T, reverse)];
+      Tensor g_t = gates[t], dg_t = dgates[t], c_t = cs[t];
+      Tensor go_t = grad_out.defined() ? grad_out[t] : zero_row;
+      if (fused) {
+        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_backward_step", [&] {
+          BackwardStep<scalar_t> st{g_t.data_ptr<scalar_t>(),
+                                    c_prev.data_ptr<scalar_t>(),
+                                    c_t.data_ptr<scalar_t>(),
+                                    go_t.data_ptr<scalar_t>(),
+                                    go_t.stride(0),
+                                    dh.data_ptr<scalar_t>(),
+                                    dc.data_ptr<scalar_t>(),
+                                    dg_t.data_ptr<scalar_t>(),
+                                    w_c.defined() ? w_c.data_ptr<scalar_t>() : nullptr,
+                                    has_lengths ? lengths.data_ptr<int64_t>() : nullptr,
+                                    t,
+                                    B,
+                                    H};
+          fused_backward_step(st, cell);
+        });
+      } else {
+        generic_backward_step(g_t, c_prev, c_t, go_t, dh, dc, dg_t, w_c,
+                              has_lengths ? active[t] : Tensor(), cell);
+      }
+      // dh += dgates_t·W_hh, computed transposed as in the forward.
+      torch::mm_out(recurrent_grad, w_hh_t, dg_t.t());
+      dh.add_(recurrent_grad.t());
+    }
+
+    // All weight and input gradients as single products over every step.
+    Tensor dg2 = dgates.view({T * B, GH});
+    variable_list result(kNumInputs + 1);  // the tensor inputs, then `aux`
+    if (ctx->needs_input_grad(kX)) result[kX] = dg2.mm(w_ih).view({T, B, F});
+    result[kH0] = dh;
+    result[kC0] = dc;
+    if (ctx->needs_input_grad(kWIh)) result[kWIh] = dg2.t().mm(x.view({T * B, F}));
+    if (ctx->needs_input_grad(kWHh)) {
+      // Step t used h_prev = hs at the previously processed step, or h0 at the first step.
+      const int64_t first_t = time_at(0, T, reverse);
+      Tensor dw_hh = dgates[first_t].t().mm(h0);
+      if (T > 1) {
+        Tensor hs2 = hs.view({T * B, H});
+        const int64_t rows = (T - 1) * B;
+        dw_hh.addmm_(dg2.narrow(0, reverse ? 0 : B, rows).t(),
+                     hs2.narrow(0, reverse ? B : 0, rows));
+      }
+      result[kWHh] = dw_hh;
+    }
+    if (has_bias) {
+      Tensor db = dg2.sum(0);
+      result[kBHh] = db.clone();
+      result[kBIh] = db;
+    }
+    if (w_c.defined()) {
+      Tensor c_prevs = reverse ? torch::cat({cs.narrow(0, 1, T - 1), c0.unsqueeze(0)})
+                               : torch::cat({c0.unsqueeze(0), cs.narrow(0, 0, T - 1)});
+      result[kWC] = torch::cat({(dgates.narrow(2, 0, H) * c_prevs).sum(std::vector<int64_t>{0, 1}),
+                                (dgates.narrow(2, H, H) * c_prevs).sum(std::vector<int64_t>{0, 1}),
+                                (dgates.narrow(2, 3 * H, H) * cs).sum(std::vector<int64_t>{0, 1})});
+    }
+    return result;
+  }
+};
+
+std::string layer_suffix(int64_t layer, int64_t direction) {
+  return "_l" + std::to_string(layer) + (direction == 1 ? "_reverse" : "");
+}
+
+std::string shape_string(const Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+
+LSTMImpl::LSTMImpl(const LSTMOptions& options_) : options(options_) { reset(); }
+
+void LSTMImpl::reset() {
+  const auto& o = options;
+  TORCH_CHECK(o.input_size() > 0, "LSTM: input_size must be positive, got ", o.input_size());
+  TORCH_CHECK(o.hidden_size() > 0, "LSTM: hidden_size must be positive, got ", o.hidden_size());
+  TORCH_CHECK(o.num_layers() > 0, "LSTM: num_layers must be positive, got ", o.num_layers());
+  TORCH_CHECK(o.dropout() >= 0.0 && o.dropout() <= 1.0,
+              "LSTM: dropout must be a probability in [0, 1], got ", o.dropout());
+  TORCH_CHECK(std::isfinite(o.forget_bias()), "LSTM: forget_bias must be finite");
+  if (o.forget_bias() != 0.0) {
+    TORCH_CHECK(o.bias(), "LSTM: forget_bias = ", o.forget_bias(), " needs bias(true)");
+    TORCH_CHECK(o.cell() != LSTMCellType::k1997,
+                "LSTM: forget_bias is meaningless for the 1997 cell, which has no forget gate");
+  }
+  const int64_t D = o.bidirectional() ? 2 : 1;
+  const int64_t H = o.hidden_size();
+  const int64_t GH = num_gates(o.cell()) * H;
+  layers_.clear();
+  for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+    const int64_t in = layer == 0 ? o.input_size() : D * H;
+    for (int64_t d = 0; d < D; ++d) {
+      const std::string sfx = layer_suffix(layer, d);
+      LayerWeights w;
+      w.w_ih = register_parameter("weight_ih" + sfx, torch::empty({GH, in}));
+      w.w_hh = register_parameter("weight_hh" + sfx, torch::empty({GH, H}));
+      if (o.bias()) {
+        w.b_ih = register_parameter("bias_ih" + sfx, torch::empty({GH}));
+        w.b_hh = register_parameter("bias_hh" + sfx, torch::empty({GH}));
+      }
+      if (o.cell() == LSTMCellType::kPeephole) {
+        w.w_c = register_parameter("weight_c" + sfx, torch::empty({3 * H}));
+      }
+      layers_.push_back(w);
+    }
+  }
+  reset_parameters();
+}
+
+void LSTMImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(options.hidden_size()));
+  for (auto& p : parameters()) p.uniform_(-bound, bound);
+  if (options.forget_bias() != 0.0) {
+    const int64_t H = options.hidden_size();
+    for (auto& w : layers_) w.b_ih.narrow(0, H, H).add_(options.forget_bias());
+  }
+}
+
+std::vector<torch::Tensor> LSTMImpl::layer_parameters(int64_t layer, int64_t direction) const {
+  const int64_t D = options.bidirectional() ? 2 : 1;
+  TORCH_CHECK(layer >= 0 && layer < options.num_layers() && direction >= 0 && direction < D,
+              "LSTM: no layer ", layer, " direction ", direction);
+  const LayerWeights& w = layers_[layer * D + direction];
+  return {w.w_ih, w.w_hh, w.b_ih, w.b_hh, w.w_c};
+}
+
+void LSTMImpl::pretty_print(std::ostream& stream) const {
+  stream << "lstmnlp::LSTM(input_size=" << options.input_size()
+         << ", hidden_size=" << options.hidden_size() << ", num_layers=" << options.num_layers();
+  if (!options.bias()) stream << ", bias=false";
+  if (options.batch_first()) stream << ", batch_first=true";
+  if (options.dropout() > 0) stream << ", dropout=" << options.dropout();
+  if (options.bidirectional()) stream << ", bidirectional=true";
+  stream << ", cell=" << to_string(options.cell());
+  if (options.forget_bias() != 0) stream << ", forget_bias=" << options.forget_bias();
+  stream << ")";
+}
+
+std::tuple<torch::Tensor, std::tuple<torch::Tensor, torch::Tensor>> LSTMImpl::forward(
+    const torch::Tensor& input, std::optional<std::tuple<torch::Tensor, torch::Tensor>> state,
+    std::optional<torch::Tensor> lengths) {
+  const auto& o = options;
+  TORCH_CHECK(input.defined(), "LSTM: input is undefined");
+  TORCH_CHECK(input.dim() == 3 || input.dim() == 2,
+              "LSTM: expected a 3-D input (T, B, F) (or (B, T, F) with batch_first, or an "
+              "unbatched 2-D (T, F)), got ",
+              input.dim(), "-D input of shape ", input.sizes());
+  TORCH_CHECK(input.size(-1) == o.input_size(), "LSTM: input has ", input.size(-1),
+              " features in its last dimension but input_size is ", o.input_size(),
+              " (input shape ", input.sizes(), ")");
+  const Tensor& w0 = layers_.front().w_ih;
+  TORCH_CHECK(input.scalar_type() == w0.scalar_type() && input.device() == w0.device(),
+              "LSTM: input is ", input.scalar_type(), " on ", input.device(),
+              " but the parameters are ", w0.scalar_type(), " on ", w0.device());
+  const bool unbatched = input.dim() == 2;
+  Tensor x = unbatched ? input.unsqueeze(1) : (o.batch_first() ? input.transpose(0, 1) : input);
+  x = x.contiguous();
+  const int64_t T = x.size(0), B = x.size(1), H = o.hidden_size();
+  TORCH_CHECK(T > 0 && B > 0, "LSTM: input has an empty time or batch dimension: ", input.sizes());
+  const int64_t D = o.bidirectional() ? 2 : 1;
+  const int64_t LD = o.num_layers() * D;
+
+  Tensor h0, c0;
+  if (state) {
+    std::tie(h0, c0) = *state;
+    const std::vector<int64_t> expected =
+        unbatched ? std::vector<int64_t>{LD, H} : std::vector<int64_t>{LD, B, H};
+    for (const Tensor* s : {&h0, &c0}) {
+      const char* name = s == &h0 ? "h0" : "c0";
+      TORCH_CHECK(s->defined(), "LSTM: initial state ", name, " is undefined");
+      TORCH_CHECK(s->sizes() == torch::IntArrayRef(expected), "LSTM: initial state ", name,
+                  " must have shape ", torch::IntArrayRef(expected),
+                  " (num_layers*num_directions, batch, hidden_size), got ", s->sizes());
+      TORCH_CHECK(s->scalar_type() == x.scalar_type() && s->device() == x.device(),
+                  "LSTM: initial state ", name, " is ", s->scalar_type(), " on ", s->device(),
+                  " but the input is ", x.scalar_type(), " on ", x.device());
+    }
+    if (unbatched) {
+      h0 = h0.unsqueeze(1);
+      c0 = c0.unsqueeze(1);
+    }
+  } else {
+    h0 = torch::zeros({LD, B, H}, x.options());
+    c0 = torch::zeros({LD, B, H}, x.options());
+  }
+
+  Tensor lengths_cpu, active;
+  if (lengths && lengths->defined()) {
+    const Tensor& l = *lengths;
+    TORCH_CHECK(l.dim() == 1 && l.size(0) == B, "LSTM: lengths must have shape (", B,
+                "), one per sequence, got ", l.sizes());
+    TORCH_CHECK(!l.is_floating_point() && !l.is_complex(),
+                "LSTM: lengths must be an integer tensor, got ", l.scalar_type());
+    lengths_cpu = l.to(torch::kCPU, torch::kLong).contiguous();
+    const int64_t min_len = lengths_cpu.min().item<int64_t>();
+    const int64_t max_len = lengths_cpu.max().item<int64_t>();
+    TORCH_CHECK(min_len >= 1, "LSTM: every length must be at least 1, got ", min_len);
+    TORCH_CHECK(max_len <= T, "LSTM: a length of ", max_len, " exceeds the ", T,
+                " time steps of the input");
+    if (max_len == T && min_len == T) {
+      lengths_cpu = Tensor();  // all full: the plain path is the same computation
+    } else {
+      active = (torch::arange(T, lengths_cpu.options()).unsqueeze(1) < lengths_cpu.unsqueeze(0))
+                   .unsqueeze(2)
+                   .to(x.device());
+    }
+  }
+
+  const bool grad = torch::GradMode::is_enabled();
+  Tensor layer_input = x;
+  std::vector<Tensor> h_n, c_n;
+  for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+    std::vector<Tensor> outs;
+    for (int64_t d = 0; d < D; ++d) {
+      const LayerWeights& w = layers_[layer * D + d];
+      const int64_t k = layer * D + d;
+      LayerInputs in{layer_input,
+                     h0[k].contiguous(),
+                     c0[k].contiguous(),
+                     w.w_ih,
+                     w.w_hh,
+                     w.b_ih,
+                     w.b_hh,
+                     w.w_c,
+                     lengths_cpu,
+                     active};
+      const LayerConfig cfg{o.cell(), d == 1, o.fused_cpu_kernels()};
+      bool needs_grad = false;
+      if (grad) {
+        for (const Tensor* t :
+             {&in.x, &in.h0, &in.c0, &in.w_ih, &in.w_hh, &in.b_ih, &in.b_hh, &in.w_c}) {
+          needs_grad = needs_grad || (t->defined() && t->requires_grad());
+        }
+      }
+      if (needs_grad) {
+        auto r = LSTMLayerFunction::apply(
+            in.x, in.h0, in.c0, in.w_ih, in.w_hh, or_empty(in.b_ih, in.x), or_empty(in.b_hh, in.x),
+            or_empty(in.w_c, in.x), LayerAux{in.lengths, in.active, cfg});
+        outs.push_back(r[0]);
+        h_n.push_back(r[1]);
+        c_n.push_back(r[2]);
+      } else {
+        torch::NoGradGuard no_grad;
+        LayerResult r = layer_forward(in, cfg, /*keep=*/false);
+        outs.push_back(r.out);
+        h_n.push_back(r.h_n);
+        c_n.push_back(r.c_n);
+      }
+    }
+    layer_input = D == 1 ? outs[0] : torch::cat(outs, /*dim=*/2);
+    if (o.dropout() > 0 && is_training() && layer + 1 < o.num_layers()) {
+      layer_input = torch::dropout(layer_input, o.dropout(), /*train=*/true);
+    }
+  }
+  Tensor output = layer_input;
+  Tensor hn = torch::stack(h_n), cn = torch::stack(c_n);
+  if (unbatched) {
+    return {output.squeeze(1), {hn.squeeze(1), cn.squeeze(1)}};
+  }
+  if (o.batch_first()) output = output.transpose(0, 1);
+  return {output, {hn, cn}};
+}
+
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+
+void check_compatible(const torch::nn::LSTMOptions& t, const LSTMOptions& o) {
+  TORCH_CHECK(o.cell() == LSTMCellType::kStandard,
+              "LSTM: only the standard cell has torch::nn::LSTM weights, this one is ",
+              to_string(o.cell()));
+  TORCH_CHECK(t.proj_size() == 0, "LSTM: torch::nn::LSTM with proj_size is not supported");
+  TORCH_CHECK(t.input_size() == o.input_size() && t.hidden_size() == o.hidden_size() &&
+                  t.num_layers() == o.num_layers() && t.bias() == o.bias() &&
+                  t.bidirectional() == o.bidirectional(),
+              "LSTM: torch::nn::LSTM(input_size=", t.input_size(),
+              ", hidden_size=", t.hidden_size(), ", num_layers=", t.num_layers(),
+              ", bias=", t.bias(), ", bidirectional=", t.bidirectional(),
+              ") does not match lstmnlp::LSTM(input_size=", o.input_size(),
+              ", hidden_size=", o.hidden_size(), ", num_layers=", o.num_layers(),
+              ", bias=", o.bias(), ", bidirectional=", o.bidirectional(), ")");
+}
+
+void copy_named(const torch::OrderedDict<std::string, Tensor>& from,
+                torch::OrderedDict<std::string, Tensor>& to) {
+  torch::NoGradGuard no_grad;
+  for (auto& item : to) {
+    const Tensor* src = from.find(item.key());
+    TORCH_CHECK(src != nullptr, "LSTM: parameter ", item.key(), " is missing in the source");
+    TORCH_CHECK(src->sizes() == item.value().sizes(), "LSTM: parameter ", item.key(), " is ",
+                shape_string(*src), " in the source but ", shape_string(item.value()),
+                " in the target");
+    item.value().copy_(*src);
+  }
+}
+
+LSTMOptions options_from_torch(const torch::nn::LSTMOptions& t) {
+  return LSTMOptions(t.input_size(), t.hidden_size())
+      .num_layers(t.num_layers())
+      .bias(t.bias())
+      .batch_first(t.batch_first())
+      .dropout(t.dropout())
+      .bidirectional(t.bidirectional());
+}
+
+}  // namespace
+
+void copy_weights_from_torch(const torch::nn::LSTM& source, LSTM& target) {
+  check_compatible(source->options, target->options);
+  auto to = target->named_parameters();
+  copy_named(source->named_parameters(), to);
+}
+
+void copy_weights_to_torch(const LSTM& source, torch::nn::LSTM& target) {
+  check_compatible(target->options, source->options);
+  auto to = target->named_parameters();
+  copy_named(source->named_parameters(), to);
+}
+
+LSTM lstm_from_torch(const torch::nn::LSTM& source) {
+  TORCH_CHECK(source->options.proj_size() == 0,
+              "LSTM: torch::nn::LSTM with proj_size is not supported");
+  LSTM lstm(options_from_torch(source->options));
+  const Tensor w = source->named_parameters()["weight_ih_l0"];
+  lstm->to(w.device(), w.scalar_type());
+  copy_weights_from_torch(source, lstm);
+  return lstm;
+}
+
+torch::nn::LSTM lstm_to_torch(const LSTM& source) {
+  const auto& o = source->options;
+  TORCH_CHECK(o.cell() == LSTMCellType::kStandard,
+              "LSTM: only the standard cell converts to torch::nn::LSTM, this one is ",
+              to_string(o.cell()));
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(o.input_size(), o.hidden_size())
+                           .num_layers(o.num_layers())
+                           .bias(o.bias())
+                           .batch_first(o.batch_first())
+                           .dropout(o.dropout())
+                           .bidirectional(o.bidirectional()));
+  const Tensor w = source->layer_parameters(0, 0)[0];
+  lstm->to(w.device(), w.scalar_type());
+  copy_weights_to_torch(source, lstm);
+  return lstm;
+}
+
+void save_state_dict_for_python(const LSTM& lstm, const std::string& path) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& item : lstm->named_parameters()) {
+    dict.insert(item.key(), item.value().detach().to(torch::kCPU).clone());
+  }
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  std::ofstream file(path, std::ios::binary);
+  if (!file) throw InputError(at_location(path, 0, "cannot open for writing"));
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!file) throw InputError(at_location(path, 0, "write failed"));
+}
+
+}  // namespace lstmnlp

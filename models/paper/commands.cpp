@@ -1,0 +1,92 @@
+// The subcommands of `lstm-paper` (declared in models/paper/experiment.h).
+
+#include <torch/torch.h>
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "core/cli.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "models/paper/experiment.h"
+
+namespace po = boost::program_options;
+
+namespace lstmnlp::paper {
+namespace {
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw InputError(path + ": cannot write");
+}
+
+// Loads the experiment's config, runs it, prints the table and writes the outputs.
+template <class Config>
+void run_command(const cli::CommonOptions& common, const po::variables_map& vm,
+                 ExperimentResult (*run)(const Config&, const RunOptions&)) {
+  Config cfg = config::load<Config>(common.config, common.sets);
+  if (vm.count("trials")) {
+    const int trials = vm["trials"].as<int>();
+    if (trials < 1) throw InputError("--trials must be >= 1, got " + std::to_string(trials));
+    cfg.train.trials = trials;
+  }
+  if (common.device != "auto" && common.device != "cpu") {
+    throw InputError("--device " + common.device + ": lstm-paper runs its small nets on the CPU");
+  }
+  const std::string resolved = config::to_yaml(cfg);
+  if (!common.output_dir.empty()) prepare_run_dir(common.output_dir, resolved);
+
+  RunOptions options;
+  options.seed = common.seed;
+  // Trials are independent and single-threaded, so use every core unless told otherwise.
+  options.threads = common.threads > 0
+                        ? common.threads
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const ExperimentResult result = run(cfg, options);
+
+  const std::string table = markdown_table(result);
+  std::cout << table << std::flush;
+  const std::string json = to_json(result).dump(2) + "\n";
+  if (vm.count("json")) write_text(vm["json"].as<std::string>(), json);
+  if (!common.output_dir.empty()) {
+    write_text(common.output_dir + "/results.json", json);
+    write_text(common.output_dir + "/table.md", table);
+  }
+}
+
+template <class Config>
+cli::Command make_command(const std::string& name, const std::string& summary,
+                          ExperimentResult (*run)(const Config&, const RunOptions&)) {
+  cli::Command c;
+  c.name = name;
+  c.summary = summary;
+  c.add_options = [](po::options_description& desc) {
+    desc.add_options()("json", po::value<std::string>(), "write the JSON summary to FILE")(
+        "trials", po::value<int>(), "number of trials (overrides train.trials)");
+  };
+  c.run = [run](const cli::CommonOptions& common, const po::variables_map& vm) {
+    run_command<Config>(common, vm, run);
+  };
+  return c;
+}
+
+}  // namespace
+
+std::vector<cli::Command> commands() {
+  return {
+      make_command<ReberConfig>("reber", "Embedded Reber grammar (experiment 1)", &run_reber),
+      make_command<AddingConfig>("adding", "adding problem (experiment 4)", &run_adding),
+      make_command<MultiplicationConfig>("multiplication", "multiplication problem (experiment 5)",
+                                         &run_multiplication),
+      make_command<TemporalOrderConfig>("temporal-order", "temporal order 6a/6b (experiment 6)",
+                                        &run_temporal_order),
+      make_command<LongLagConfig>("long-lag", "noise-free long time lags (experiment 2a)",
+                                  &run_long_lag),
+  };
+}
+
+}  // namespace lstmnlp::paper

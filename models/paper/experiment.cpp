@@ -1,0 +1,585 @@
+#include "models/paper/experiment.h"
+
+#include <c10/util/Exception.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "datasets/reber.h"
+#include "models/paper/torch_learner.h"
+#include "models/paper/trial_net.h"
+
+namespace lstmnlp::paper {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// splitmix64: independent streams from one seed.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+uint64_t stream_seed(uint64_t seed, uint64_t stream) { return mix(mix(seed) ^ mix(stream)); }
+
+// Streams of one trial's seed.
+constexpr uint64_t kWeightStream = 1;
+constexpr uint64_t kOrderStream = 2;
+constexpr uint64_t kTestStream = 3;
+constexpr uint64_t kReberDataStream = 4;
+
+class FastLearner : public Learner {
+ public:
+  FastLearner(const NetSpec& spec, uint64_t seed, double lr, bool update_each_step,
+              Gradient gradient)
+      : net_(spec, seed), lr_(lr), update_each_step_(update_each_step), gradient_(gradient) {}
+  double train(const Sequence& seq, std::vector<double>* outputs) override {
+    return train_sequence(net_, seq, lr_, update_each_step_, outputs, gradient_);
+  }
+  void predict(const Sequence& seq, std::vector<double>& outputs) override {
+    paper::predict(net_, seq, outputs);
+  }
+  int64_t num_weights() const override { return net_.spec().num_weights(); }
+
+ private:
+  TrialNet net_;
+  double lr_;
+  bool update_each_step_;
+  Gradient gradient_;
+};
+
+std::string with_commas(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
+// Runs `n` trials on `threads` workers; `trial(i, seed, seen)` runs trial i and adds the
+// sequences it trains to `seen` as it goes (for the live status line).
+std::vector<TrialResult> run_trials(
+    int n, const RunOptions& options, const std::string& label,
+    const std::function<TrialResult(int, uint64_t, std::atomic<int64_t>&)>& trial) {
+  TORCH_CHECK(n >= 1, "run_trials: need at least one trial, got ", n);
+  std::vector<TrialResult> results(n);
+  std::atomic<int> next{0};
+  std::atomic<int64_t> seen{0};
+  std::mutex mutex;
+  std::condition_variable finished_cv;
+  int finished = 0;
+  int successes = 0;
+  std::exception_ptr error;
+  const bool tty = options.progress && ::isatty(STDERR_FILENO) != 0;
+  const auto start = Clock::now();
+
+  auto status = [&] {
+    const double t = seconds_since(start);
+    std::ostringstream line;
+    line << label << ": " << finished << "/" << n << " trials done, " << successes << " succeeded, "
+         << with_commas(seen.load()) << " sequences, "
+         << with_commas(static_cast<int64_t>(t > 0 ? seen.load() / t : 0)) << " seq/s, "
+         << fixed(t, 0) << " s";
+    return line.str();
+  };
+
+  auto worker = [&] {
+    for (int i = next++; i < n; i = next++) {
+      TrialResult r;
+      try {
+        const auto t0 = Clock::now();
+        r = trial(i, options.seed + static_cast<uint64_t>(i), seen);
+        r.trial = i;
+        r.seed = options.seed + static_cast<uint64_t>(i);
+        r.seconds = seconds_since(t0);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+        next = n;
+        ++finished;
+        finished_cv.notify_all();
+        return;
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      results[i] = r;
+      ++finished;
+      successes += r.success;
+      if (options.progress) {
+        std::ostringstream line;
+        line << label << " trial " << i + 1 << "/" << n << " (seed " << r.seed
+             << "): " << (r.success ? "success after " : "FAILED, stopped after ")
+             << with_commas(r.sequences) << " sequences";
+        if (r.test_total > 0) {
+          line << ", " << r.test_errors << " of " << with_commas(r.test_total) << " test errors";
+        }
+        line << " (" << fixed(r.seconds, 1) << " s)";
+        std::cerr << (tty ? "\r\033[K" : "") << line.str() << "\n" << std::flush;
+      }
+      finished_cv.notify_all();
+    }
+  };
+
+  const int workers = std::max(1, std::min(options.threads, n));
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (finished < n && !error) {
+      finished_cv.wait_for(lock, std::chrono::milliseconds(500));
+      if (tty && finished < n) std::cerr << "\r\033[K" << status() << std::flush;
+    }
+  }
+  for (auto& t : pool) t.join();
+  if (tty) std::cerr << "\r\033[K" << std::flush;
+  if (error) std::rethrow_exception(error);
+  return results;
+}
+
+std::string describe(const ModelConfig& m, const TrainConfig& t, int64_t weights) {
+  std::ostringstream out;
+  out << m.blocks << (m.blocks == 1 ? " block" : " blocks") << " × " << m.cells_per_block
+      << (m.cells_per_block == 1 ? " cell" : " cells") << ", " << with_commas(weights)
+      << " weights, lr " << t.lr << ", " << m.cell << " cell";
+  if (m.impl == "fast") {
+    out << ", " << t.gradient << " gradient, " << (t.update == "step" ? "per-step" : "per-sequence")
+        << " updates";
+  } else {
+    out << ", " << m.impl << " (BPTT, per-sequence updates)";
+  }
+  if (m.input_to_output) out << ", inputs→outputs";
+  if (m.output_bias) out << ", output biases";
+  if (m.loss != "mse") out << ", " << m.loss << " loss";
+  return out.str();
+}
+
+ExperimentResult make_result(const std::string& experiment, const std::string& title,
+                             const ModelConfig& model, const TrainConfig& train, int64_t inputs,
+                             int64_t outputs, const RunOptions& options) {
+  ExperimentResult r;
+  r.experiment = experiment;
+  r.title = title;
+  r.cell = model.cell;
+  r.impl = model.impl;
+  r.weights = make_learner(model, train, inputs, outputs, 0)->num_weights();
+  r.setting = describe(model, train, r.weights);
+  r.lr = train.lr;
+  r.max_sequences = train.max_sequences;
+  r.threads = std::max(1, std::min(options.threads, train.trials));
+  return r;
+}
+
+// Streams fresh sequences from `next` and stops per StreamTask; then tests.
+TrialResult run_stream_trial(Learner& learner, const TrainConfig& train, const StreamTask& task,
+                             const std::function<Sequence(std::mt19937_64&)>& next, uint64_t seed,
+                             std::atomic<int64_t>& seen) {
+  std::mt19937_64 order(stream_seed(seed, kOrderStream));
+  std::vector<uint8_t> window_correct(task.stop_window, 0);
+  std::vector<double> window_error(task.stop_window, 0.0);
+  int64_t correct_in_window = 0;
+  double error_in_window = 0.0;
+  std::vector<double> outputs;
+  TrialResult r;
+
+  // Largest absolute error and mean squared error over the target steps' outputs.
+  auto measure = [](const Sequence& seq, const std::vector<double>& y, double* max_abs) {
+    double sq = 0.0;
+    int64_t n = 0;
+    *max_abs = 0.0;
+    for (int64_t t = 0; t < seq.length; ++t) {
+      if (!seq.has_target[t]) continue;
+      for (int64_t k = 0; k < seq.num_outputs; ++k) {
+        const double e = y[t * seq.num_outputs + k] - seq.targets[t * seq.num_outputs + k];
+        *max_abs = std::max(*max_abs, std::abs(e));
+        sq += e * e;
+        ++n;
+      }
+    }
+    return n > 0 ? sq / static_cast<double>(n) : 0.0;
+  };
+
+  for (int64_t i = 0; i < train.max_sequences; ++i) {
+    const Sequence seq = next(order);
+    learner.train(seq, &outputs);
+    ++seen;
+    double max_abs;
+    const double mse = measure(seq, outputs, &max_abs);
+    const int64_t slot = i % task.stop_window;
+    const uint8_t correct = max_abs < task.correct_error;
+    correct_in_window += correct - window_correct[slot];
+    error_in_window += mse - window_error[slot];
+    window_correct[slot] = correct;
+    window_error[slot] = mse;
+    r.sequences = i + 1;
+    if (i + 1 >= task.stop_window && correct_in_window == task.stop_window &&
+        error_in_window / static_cast<double>(task.stop_window) < task.stop_error) {
+      r.success = true;
+      break;
+    }
+  }
+  if (!r.success) return r;
+
+  std::mt19937_64 test_rng(stream_seed(seed, kTestStream));
+  double mse_sum = 0.0;
+  for (int64_t i = 0; i < task.test_sequences; ++i) {
+    const Sequence seq = next(test_rng);
+    learner.predict(seq, outputs);
+    double max_abs;
+    mse_sum += measure(seq, outputs, &max_abs);
+    r.test_errors += max_abs < task.correct_error ? 0 : 1;
+  }
+  r.test_total = task.test_sequences;
+  r.test_mse = task.test_sequences > 0 ? mse_sum / static_cast<double>(task.test_sequences) : 0;
+  return r;
+}
+
+template <class Task>
+ExperimentResult run_stream_experiment(const ExperimentConfig<Task>& cfg, const RunOptions& options,
+                                       const std::string& experiment, const std::string& title,
+                                       int64_t inputs, int64_t outputs,
+                                       const std::function<Sequence(std::mt19937_64&)>& next) {
+  ExperimentResult result =
+      make_result(experiment, title, cfg.model, cfg.train, inputs, outputs, options);
+  const auto start = Clock::now();
+  result.trials = run_trials(
+      cfg.train.trials, options, experiment, [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
+        auto learner =
+            make_learner(cfg.model, cfg.train, inputs, outputs, stream_seed(seed, kWeightStream));
+        return run_stream_trial(*learner, cfg.train, cfg.task, next, seed, seen);
+      });
+  result.wall_s = seconds_since(start);
+  return result;
+}
+
+// The training and test strings of one Reber set pair: test strings never occur in training.
+struct ReberData {
+  std::vector<std::string> strings;  // training strings, then test strings
+  std::vector<Sequence> sequences;
+  std::vector<std::vector<uint8_t>> legal;
+  int train_count = 0;
+};
+
+ReberData make_reber_data(const ReberTask& task, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  ReberData d;
+  std::set<std::string> training;
+  for (int i = 0; i < task.train_strings; ++i) {
+    d.strings.push_back(reber::generate_embedded(rng));
+    training.insert(d.strings.back());
+  }
+  d.train_count = task.train_strings;
+  while (static_cast<int>(d.strings.size()) < task.train_strings + task.test_strings) {
+    std::string s = reber::generate_embedded(rng);
+    if (!training.count(s)) d.strings.push_back(std::move(s));
+  }
+  for (const auto& s : d.strings) {
+    d.sequences.push_back(reber_sequence(s, task.target == "legal"));
+    d.legal.push_back(reber::legal_next(s));
+  }
+  return d;
+}
+
+}  // namespace
+
+int ExperimentResult::successes() const {
+  int n = 0;
+  for (const auto& t : trials) n += t.success;
+  return n;
+}
+
+double ExperimentResult::success_rate() const {
+  return trials.empty() ? 0.0 : static_cast<double>(successes()) / trials.size();
+}
+
+int64_t ExperimentResult::total_sequences() const {
+  int64_t n = 0;
+  for (const auto& t : trials) n += t.sequences;
+  return n;
+}
+
+namespace {
+std::vector<int64_t> successful_sequences(const ExperimentResult& r) {
+  std::vector<int64_t> v;
+  for (const auto& t : r.trials) {
+    if (t.success) v.push_back(t.sequences);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+}  // namespace
+
+std::optional<double> ExperimentResult::sequences_mean() const {
+  const auto v = successful_sequences(*this);
+  if (v.empty()) return std::nullopt;
+  double sum = 0;
+  for (int64_t x : v) sum += static_cast<double>(x);
+  return sum / static_cast<double>(v.size());
+}
+
+std::optional<int64_t> ExperimentResult::sequences_median() const {
+  const auto v = successful_sequences(*this);
+  if (v.empty()) return std::nullopt;
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+std::optional<int64_t> ExperimentResult::sequences_min() const {
+  const auto v = successful_sequences(*this);
+  return v.empty() ? std::nullopt : std::optional<int64_t>(v.front());
+}
+
+std::optional<int64_t> ExperimentResult::sequences_max() const {
+  const auto v = successful_sequences(*this);
+  return v.empty() ? std::nullopt : std::optional<int64_t>(v.back());
+}
+
+std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrainConfig& train,
+                                      int64_t inputs, int64_t outputs, uint64_t seed) {
+  if (model.impl == "fast") {
+    const bool full = train.gradient == "full";
+    if (full && train.update == "step") {
+      throw InputError("train.gradient=full needs train.update=sequence");
+    }
+    return std::make_unique<FastLearner>(net_spec(model, inputs, outputs), seed, train.lr,
+                                         train.update == "step",
+                                         full ? Gradient::kFull : Gradient::kTruncated);
+  }
+  return make_torch_learner(model, train, inputs, outputs, seed);
+}
+
+ExperimentResult run_reber(const ReberConfig& cfg, const RunOptions& options) {
+  ExperimentResult result = make_result("reber", "Embedded Reber grammar (experiment 1)", cfg.model,
+                                        cfg.train, reber::kNumSymbols, reber::kNumSymbols, options);
+  if (cfg.model.blocks == 4 && cfg.model.cells_per_block == 1) {
+    result.paper = PaperFigure{"Table 1", "4 blocks × 1 cell, 264 weights, lr 0.1", "100%",
+                               "39,740 (mean of 30)", "—"};
+  } else {
+    result.paper = PaperFigure{"Table 1", "3 blocks × 2 cells, 276 weights, lr 0.5", "100% of 30",
+                               "8,440 (mean of 30)", "—"};
+  }
+  // The set pairs are shared by trials, so build them once.
+  std::vector<ReberData> pairs;
+  for (int p = 0; p < cfg.task.set_pairs; ++p) {
+    pairs.push_back(make_reber_data(cfg.task, stream_seed(options.seed + p, kReberDataStream)));
+  }
+
+  const auto start = Clock::now();
+  result.trials = run_trials(
+      cfg.train.trials, options, "reber",
+      [&](int trial, uint64_t seed, std::atomic<int64_t>& seen) {
+        const ReberData& data = pairs[trial % cfg.task.set_pairs];
+        auto learner = make_learner(cfg.model, cfg.train, reber::kNumSymbols, reber::kNumSymbols,
+                                    stream_seed(seed, kWeightStream));
+        std::mt19937_64 order(stream_seed(seed, kOrderStream));
+        std::uniform_int_distribution<int> pick(0, data.train_count - 1);
+        std::vector<double> outputs;
+        const int all = static_cast<int>(data.sequences.size());
+        int first = 0;  // the string that failed last time fails soonest again
+        TrialResult r;
+        for (int64_t i = 1; i <= cfg.train.max_sequences && !r.success; ++i) {
+          learner->train(data.sequences[pick(order)], nullptr);
+          ++seen;
+          r.sequences = i;
+          if (i % cfg.train.eval_every != 0) continue;
+          r.success = true;
+          for (int k = 0; k < all && r.success; ++k) {
+            const int s = (first + k) % all;
+            learner->predict(data.sequences[s], outputs);
+            if (!reber::legal_most_active(outputs.data(), data.sequences[s].length,
+                                          data.legal[s])) {
+              r.success = false;
+              first = s;
+            }
+          }
+        }
+        return r;
+      });
+  result.wall_s = seconds_since(start);
+  return result;
+}
+
+ExperimentResult run_adding(const AddingConfig& cfg, const RunOptions& options) {
+  const int64_t T = cfg.task.min_length;
+  ExperimentResult result = run_stream_experiment(
+      cfg, options, "adding", "Adding problem, T = " + std::to_string(T) + " (experiment 4)",
+      /*inputs=*/2, /*outputs=*/1, [T](std::mt19937_64& rng) { return adding_sequence(rng, T); });
+  if (T == 100) {
+    result.paper = PaperFigure{"Table 7", "2 blocks × 2 cells, 93 weights, lr 0.5", "—", "74,000",
+                               "1 of 2,560"};
+  }
+  return result;
+}
+
+ExperimentResult run_multiplication(const MultiplicationConfig& cfg, const RunOptions& options) {
+  const int64_t T = cfg.task.min_length;
+  return run_stream_experiment(
+      cfg, options, "multiplication",
+      "Multiplication problem, T = " + std::to_string(T) + " (experiment 5)", /*inputs=*/2,
+      /*outputs=*/1, [T](std::mt19937_64& rng) { return multiplication_sequence(rng, T); });
+}
+
+ExperimentResult run_temporal_order(const TemporalOrderConfig& cfg, const RunOptions& options) {
+  const int relevant = cfg.task.variant == "6a" ? 2 : 3;
+  ExperimentResult result = run_stream_experiment(
+      cfg, options, "temporal-order", "Temporal order " + cfg.task.variant + " (experiment 6)",
+      kTemporalOrderSymbols, int64_t{1} << relevant,
+      [relevant](std::mt19937_64& rng) { return temporal_order_sequence(rng, relevant); });
+  if (relevant == 2) result.paper = PaperFigure{"Table 8", "6a", "—", "31,390", "1 wrong"};
+  return result;
+}
+
+ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& options) {
+  const int64_t p = cfg.task.p;
+  ExperimentResult result = make_result(
+      "long-lag", "Noise-free long time lags, p = " + std::to_string(p) + " (experiment 2a)",
+      cfg.model, cfg.train, p + 1, p + 1, options);
+  if (p == 100) result.paper = PaperFigure{"Table 2", "p = 100", "100%", "5,040", "—"};
+  const Sequence sequences[2] = {long_lag_sequence(0, p), long_lag_sequence(1, p)};
+  const auto start = Clock::now();
+  result.trials = run_trials(
+      cfg.train.trials, options, "long-lag", [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
+        auto learner =
+            make_learner(cfg.model, cfg.train, p + 1, p + 1, stream_seed(seed, kWeightStream));
+        std::mt19937_64 order(stream_seed(seed, kOrderStream));
+        std::bernoulli_distribution coin(0.5);
+        std::vector<double> outputs;
+        TrialResult r;
+        for (int64_t i = 1; i <= cfg.train.max_sequences && !r.success; ++i) {
+          learner->train(sequences[coin(order)], nullptr);
+          ++seen;
+          r.sequences = i;
+          if (i % cfg.train.eval_every != 0) continue;
+          r.success = true;
+          for (const Sequence& seq : sequences) {
+            learner->predict(seq, outputs);
+            for (size_t k = 0; k < outputs.size() && r.success; ++k) {
+              r.success = std::abs(outputs[k] - seq.targets[k]) < cfg.task.correct_error;
+            }
+          }
+        }
+        return r;
+      });
+  result.wall_s = seconds_since(start);
+  return result;
+}
+
+std::string markdown_table(const ExperimentResult& r) {
+  const std::string dash = "—";
+  std::ostringstream out;
+  out << "### " << r.title << "\n\n"
+      << "| | Setting | Success | Training sequences: mean; median [min, max] | Test errors | "
+         "Wall time | Sequences/s |\n"
+      << "| --- | --- | --- | --- | --- | --- | --- |\n";
+  if (r.paper) {
+    out << "| Paper (" << r.paper->source << ") | " << r.paper->setting << " | " << r.paper->success
+        << " | " << r.paper->sequences << " | " << r.paper->test_errors << " | " << dash << " | "
+        << dash << " |\n";
+  }
+  const int ok = r.successes();
+  out << "| Ours | " << r.setting << ", cap " << with_commas(r.max_sequences) << " | "
+      << fixed(100.0 * r.success_rate(), 0) << "% of " << r.trials.size() << " (" << ok << ") | ";
+  if (ok > 0) {
+    out << with_commas(static_cast<int64_t>(std::llround(*r.sequences_mean()))) << "; "
+        << with_commas(*r.sequences_median()) << " [" << with_commas(*r.sequences_min()) << ", "
+        << with_commas(*r.sequences_max()) << "]";
+  } else {
+    out << dash;
+  }
+  out << " | ";
+  int64_t errors = 0, total = 0;
+  for (const auto& t : r.trials) {
+    errors += t.test_errors;
+    total += t.test_total;
+  }
+  if (total > 0) {
+    out << fixed(static_cast<double>(errors) / ok, 1) << " of " << with_commas(total / ok)
+        << " (mean per successful trial)";
+  } else {
+    out << dash;
+  }
+  const double rate = r.wall_s > 0 ? r.total_sequences() / r.wall_s : 0.0;
+  out << " | " << fixed(r.wall_s, 1) << " s (" << r.threads
+      << (r.threads == 1 ? " thread" : " threads") << ") | "
+      << with_commas(static_cast<int64_t>(rate)) << " |\n";
+  return out.str();
+}
+
+nlohmann::json to_json(const ExperimentResult& r) {
+  nlohmann::json j;
+  j["experiment"] = r.experiment;
+  j["title"] = r.title;
+  j["cell"] = r.cell;
+  j["impl"] = r.impl;
+  j["setting"] = r.setting;
+  j["weights"] = r.weights;
+  j["lr"] = r.lr;
+  j["max_sequences"] = r.max_sequences;
+  j["trials"] = r.trials.size();
+  j["successes"] = r.successes();
+  j["success_rate"] = r.success_rate();
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  j["sequences_mean"] = opt(r.sequences_mean());
+  j["sequences_median"] = opt(r.sequences_median());
+  j["sequences_min"] = opt(r.sequences_min());
+  j["sequences_max"] = opt(r.sequences_max());
+  int64_t errors = 0, total = 0;
+  for (const auto& t : r.trials) {
+    errors += t.test_errors;
+    total += t.test_total;
+  }
+  j["test_errors"] = errors;
+  j["test_sequences"] = total;
+  j["wall_s"] = r.wall_s;
+  j["threads"] = r.threads;
+  j["total_sequences"] = r.total_sequences();
+  j["sequences_per_s"] = r.wall_s > 0 ? r.total_sequences() / r.wall_s : 0.0;
+  if (r.paper) {
+    j["paper"] = {{"source", r.paper->source},
+                  {"setting", r.paper->setting},
+                  {"success", r.paper->success},
+                  {"sequences", r.paper->sequences},
+                  {"test_errors", r.paper->test_errors}};
+  } else {
+    j["paper"] = nullptr;
+  }
+  nlohmann::json per_trial = nlohmann::json::array();
+  for (const auto& t : r.trials) {
+    per_trial.push_back({{"trial", t.trial},
+                         {"seed", t.seed},
+                         {"success", t.success},
+                         {"sequences", t.sequences},
+                         {"test_errors", t.test_errors},
+                         {"test_total", t.test_total},
+                         {"test_mse", t.test_mse},
+                         {"seconds", t.seconds}});
+  }
+  j["per_trial"] = per_trial;
+  return j;
+}
+
+}  // namespace lstmnlp::paper

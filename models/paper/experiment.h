@@ -1,0 +1,130 @@
+#pragma once
+
+// The experiment runner of `lstm-paper`: many independent seeded trials of one experiment of
+// Hochreiter & Schmidhuber (1997), run on threads, summarised beside the paper's figures.
+//
+//   ReberConfig cfg = config::load<ReberConfig>("configs/paper/reber.yaml");
+//   ExperimentResult r = run_reber(cfg, RunOptions{/*seed=*/1234, /*threads=*/2});
+//   std::cout << markdown_table(r);
+//
+// Trial i draws its weights and training order from seed + i, so a result does not depend on the
+// number of threads. A trial that misses its success criterion within train.max_sequences
+// counts as a failure; the summaries of training sequences cover the successful trials only.
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datasets/paper_tasks.h"
+#include "models/paper/config.h"
+
+namespace lstmnlp::cli {
+struct Command;
+}  // namespace lstmnlp::cli
+
+namespace lstmnlp::paper {
+
+/// The outcome of one trial.
+struct TrialResult {
+  int trial = 0;
+  uint64_t seed = 0;
+  bool success = false;
+  /// Training sequences seen until the success criterion held (or until the cap).
+  int64_t sequences = 0;
+  /// Wrong sequences among test_total fresh test sequences (experiments 4-6, successful trials).
+  int64_t test_errors = 0;
+  int64_t test_total = 0;
+  /// Mean squared output error on the test sequences.
+  double test_mse = 0.0;
+  double seconds = 0.0;
+};
+
+/// A row of the paper's results, as text ("—" where the paper gives none).
+struct PaperFigure {
+  std::string source;  ///< e.g. "Table 1"
+  std::string setting;
+  std::string success;
+  std::string sequences;
+  std::string test_errors;
+};
+
+/// All trials of one experiment.
+struct ExperimentResult {
+  std::string experiment;  ///< reber, adding, multiplication, temporal-order, long-lag
+  std::string title;       ///< e.g. "Embedded Reber grammar (experiment 1)"
+  std::string cell;
+  std::string impl;
+  std::string setting;  ///< our architecture and learning rate, in words
+  int64_t weights = 0;
+  double lr = 0.0;
+  int64_t max_sequences = 0;
+  int threads = 1;
+  double wall_s = 0.0;
+  std::vector<TrialResult> trials;
+  std::optional<PaperFigure> paper;
+
+  int successes() const;
+  /// In [0, 1].
+  double success_rate() const;
+  /// Training sequences of all trials, failed ones included (for sequences per second).
+  int64_t total_sequences() const;
+  /// Over successful trials; nullopt when none succeeded.
+  std::optional<double> sequences_mean() const;
+  std::optional<int64_t> sequences_median() const;
+  std::optional<int64_t> sequences_min() const;
+  std::optional<int64_t> sequences_max() const;
+};
+
+/// How to run the trials.
+struct RunOptions {
+  uint64_t seed = 1234;
+  /// Worker threads (each runs whole trials); at least 1.
+  int threads = 1;
+  /// Print a line per finished trial (and, on a terminal, a live status line) to stderr.
+  bool progress = true;
+};
+
+/// A net that learns from one sequence at a time; one per trial, not thread-safe.
+class Learner {
+ public:
+  virtual ~Learner() = default;
+  /// Learns from `seq` (outputs before each update go to `outputs`, (length, outputs)).
+  /// Returns 0.5 * the summed squared error over the target steps.
+  virtual double train(const Sequence& seq, std::vector<double>* outputs) = 0;
+  /// The outputs for `seq`, (length, outputs) row-major, without learning.
+  virtual void predict(const Sequence& seq, std::vector<double>& outputs) = 0;
+  virtual int64_t num_weights() const = 0;
+};
+
+/// The learner that `model.impl` names, with `inputs` and `outputs` units, seeded by `seed`.
+std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrainConfig& train,
+                                      int64_t inputs, int64_t outputs, uint64_t seed);
+
+/// Experiment 1: Embedded Reber grammar. Success: on the training and the test strings, at every
+/// position, the outputs of all legal next symbols exceed all other outputs.
+ExperimentResult run_reber(const ReberConfig& cfg, const RunOptions& options);
+/// Experiment 4: the adding problem.
+ExperimentResult run_adding(const AddingConfig& cfg, const RunOptions& options);
+/// Experiment 5: the multiplication problem.
+ExperimentResult run_multiplication(const MultiplicationConfig& cfg, const RunOptions& options);
+/// Experiment 6a or 6b: temporal order.
+ExperimentResult run_temporal_order(const TemporalOrderConfig& cfg, const RunOptions& options);
+/// Experiment 2a: noise-free sequences with long time lags.
+ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& options);
+
+/// The Markdown table: the paper's row beside ours.
+std::string markdown_table(const ExperimentResult& result);
+
+/// The JSON summary: experiment, cell, impl, trials, successes, success_rate (0-1),
+/// sequences_mean/median/min/max (null without successes), test_errors, test_sequences,
+/// wall_s, sequences_per_s, weights, lr, setting, paper and per-trial results.
+nlohmann::json to_json(const ExperimentResult& result);
+
+/// The subcommands of `lstm-paper`: reber, adding, multiplication, temporal-order, long-lag.
+/// Each accepts --json FILE and --trials N besides the common options.
+std::vector<cli::Command> commands();
+
+}  // namespace lstmnlp::paper

@@ -1,0 +1,142 @@
+#include "models/paper/torch_learner.h"
+
+#include <torch/torch.h>
+
+#include <random>
+
+#include "core/error.h"
+#include "models/lstm.h"
+#include "models/paper/experiment.h"
+
+namespace lstmnlp::paper {
+namespace {
+
+// One LSTM layer (torch::nn::LSTM or lstmnlp::LSTM) and sigmoid output units. Every cell has its
+// own gates; a "block" only sets which gate-bias initialisation a cell gets.
+class TorchLearner : public Learner {
+ public:
+  TorchLearner(const ModelConfig& model, const TrainConfig& train, int64_t inputs, int64_t outputs,
+               uint64_t seed)
+      : inputs_(inputs),
+        outputs_(outputs),
+        input_to_output_(model.input_to_output),
+        cross_entropy_(model.loss == "cross_entropy") {
+    const bool modern = model.cell == "modern";
+    if (model.squash == "paper") {
+      throw InputError("model.impl=" + model.impl +
+                       " squashes with tanh; the paper's g and h need model.impl=fast");
+    }
+    if (model.recurrent == "cells_and_gates") {
+      throw InputError("model.impl=" + model.impl +
+                       " feeds back the cell outputs only; set model.recurrent to auto or cells");
+    }
+    const int64_t hidden = int64_t{model.blocks} * model.cells_per_block;
+    std::vector<torch::Tensor> lstm_params;
+    if (model.impl == "torch") {
+      if (!modern) {
+        throw InputError("torch::nn::LSTM has no 1997 cell; use model.impl=custom or fast");
+      }
+      torch_lstm_ = torch::nn::LSTM(torch::nn::LSTMOptions(inputs, hidden));
+      lstm_params = {torch_lstm_->named_parameters()["weight_ih_l0"],
+                     torch_lstm_->named_parameters()["weight_hh_l0"],
+                     torch_lstm_->named_parameters()["bias_ih_l0"],
+                     torch_lstm_->named_parameters()["bias_hh_l0"]};
+    } else {
+      custom_lstm_ = LSTM(
+          LSTMOptions(inputs, hidden).cell(modern ? LSTMCellType::kStandard : LSTMCellType::k1997));
+      lstm_params = custom_lstm_->layer_parameters(0, 0);
+      lstm_params.resize(4);
+    }
+    linear_ = torch::nn::Linear(
+        torch::nn::LinearOptions(hidden + (input_to_output_ ? inputs : 0), outputs)
+            .bias(model.output_bias));
+
+    // Our own generator, so that trials on several threads stay deterministic.
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> uniform(-model.init_range, model.init_range);
+    std::vector<torch::Tensor> params = lstm_params;
+    for (auto& p : linear_->parameters()) params.push_back(p);
+    torch::NoGradGuard no_grad;
+    for (auto& p : params) {
+      auto flat = p.view({-1});
+      auto acc = flat.accessor<float, 1>();
+      for (int64_t i = 0; i < flat.numel(); ++i) acc[i] = uniform(rng);
+    }
+    // Gate biases: torch order i, f, g, o (i, g, o for the 1997 cell); bias_hh adds nothing.
+    auto b_ih = lstm_params[2], b_hh = lstm_params[3];
+    b_hh.zero_();
+    const int64_t i_block = 0, f_block = 1, o_block = modern ? 3 : 2;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const double block = static_cast<double>(j / model.cells_per_block);
+      b_ih[i_block * hidden + j] = model.input_gate_bias + block * model.input_gate_bias_step;
+      b_ih[o_block * hidden + j] = model.output_gate_bias + block * model.output_gate_bias_step;
+      if (modern) {
+        b_ih[f_block * hidden + j] = model.forget_gate_bias + block * model.forget_gate_bias_step;
+      }
+    }
+    for (const auto& p : params) num_weights_ += p.numel();
+    optimizer_ = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(train.lr));
+  }
+
+  double train(const Sequence& seq, std::vector<double>* outputs) override {
+    optimizer_->zero_grad();
+    const torch::Tensor y = forward(seq);
+    const torch::Tensor mask =
+        torch::tensor(std::vector<float>(seq.has_target.begin(), seq.has_target.end()))
+            .unsqueeze(1);
+    const torch::Tensor target = to_tensor(seq.targets, seq.length, outputs_);
+    const torch::Tensor squared = 0.5 * ((y - target).pow(2) * mask).sum();
+    const torch::Tensor loss =
+        cross_entropy_
+            ? (torch::binary_cross_entropy(y, target, {}, torch::Reduction::None) * mask).sum()
+            : squared;
+    loss.backward();
+    optimizer_->step();
+    if (outputs) copy_out(y, *outputs);
+    return squared.item<double>();
+  }
+
+  void predict(const Sequence& seq, std::vector<double>& outputs) override {
+    torch::NoGradGuard no_grad;
+    copy_out(forward(seq), outputs);
+  }
+
+  int64_t num_weights() const override { return num_weights_; }
+
+ private:
+  static torch::Tensor to_tensor(const std::vector<double>& v, int64_t rows, int64_t cols) {
+    return torch::tensor(std::vector<float>(v.begin(), v.end())).view({rows, cols});
+  }
+
+  static void copy_out(const torch::Tensor& y, std::vector<double>& outputs) {
+    const torch::Tensor c = y.detach().contiguous();
+    outputs.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+
+  // Sigmoid outputs (T, outputs) for one sequence.
+  torch::Tensor forward(const Sequence& seq) {
+    const torch::Tensor x = to_tensor(seq.inputs, seq.length, inputs_).unsqueeze(1);  // (T, 1, F)
+    torch::Tensor h =
+        custom_lstm_ ? std::get<0>(custom_lstm_->forward(x)) : std::get<0>(torch_lstm_->forward(x));
+    h = h.squeeze(1);
+    if (input_to_output_) h = torch::cat({h, x.squeeze(1)}, 1);
+    return torch::sigmoid(linear_->forward(h));
+  }
+
+  int64_t inputs_, outputs_;
+  bool input_to_output_, cross_entropy_;
+  torch::nn::LSTM torch_lstm_{nullptr};
+  LSTM custom_lstm_{nullptr};
+  torch::nn::Linear linear_{nullptr};
+  std::unique_ptr<torch::optim::SGD> optimizer_;
+  int64_t num_weights_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Learner> make_torch_learner(const ModelConfig& model, const TrainConfig& train,
+                                            int64_t inputs, int64_t outputs, uint64_t seed) {
+  return std::make_unique<TorchLearner>(model, train, inputs, outputs, seed);
+}
+
+}  // namespace lstmnlp::paper

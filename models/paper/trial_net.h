@@ -1,0 +1,183 @@
+#pragma once
+
+// One small LSTM net of Hochreiter & Schmidhuber (1997), trained online with the paper's
+// truncated real-time gradient, in plain C++ loops over double arrays.
+//
+//   NetSpec spec;  // 7 inputs, 3 blocks x 2 cells, 7 outputs: the Embedded Reber net
+//   TrialNet net(spec, /*seed=*/1);
+//   double sse = train_sequence(net, sequence, /*lr=*/0.5, /*update_each_step=*/true);
+//
+// Tiny nets trained on one sequence per update are bound by per-operation overhead, so the
+// experiment runner gives every trial its own TrialNet and runs trials on threads; one step
+// costs a few hundred multiply-adds and no allocation.
+//
+// Architecture (the paper's section 5): a hidden layer of memory-cell blocks. Block j has an
+// input gate, an output gate (and, in the modern cell, a forget gate) shared by its cells.
+// Every hidden unit (cell or gate) sees a bias, the inputs and the recurrent sources at t-1:
+// the cell outputs and, when `recurrent_gates`, the gate activations too ("memory cells and
+// gate units receive inputs from input units, memory cells and gate units"). Output units are
+// sigmoids over the cell outputs (and the inputs when `input_to_output`).
+//
+//   net_u(t) = W_u · [1, x(t), r(t-1)]
+//   s_c(t)   = f_j(t) s_c(t-1) + in_j(t) g(net_c(t))    (f_j = 1 in the 1997 cell)
+//   y_c(t)   = out_j(t) h(s_c(t))
+//   y_k(t)   = sigmoid(V_k · [1, y_c(t), x(t)])
+//
+// with g(x) = 4 sigmoid(x) - 2 and h(x) = 2 sigmoid(x) - 1 (Squash::kPaper) or g = h = tanh.
+//
+// Gradient: the paper's truncation. Errors reaching a hidden unit's net input are not
+// propagated further back in time; only the memory cell's state s_c carries them across
+// steps. TrialNet computes this gradient forward in time (truncated RTRL: the partials
+// ds_c/dw for the weights of cell c and of its block's input and forget gates), so weights can
+// change after every step, as in the paper, or after every sequence.
+
+#include <cstdint>
+#include <vector>
+
+#include "datasets/paper_tasks.h"
+
+namespace lstmnlp::paper {
+
+/// Squashing functions of the cell input (g) and output (h).
+enum class Squash {
+  kPaper,  ///< g = 4 sigmoid - 2 in [-2, 2], h = 2 sigmoid - 1 in [-1, 1] (the 1997 paper)
+  kTanh,   ///< g = h = tanh (the modern cell)
+};
+
+/// Which gradient train_sequence() follows.
+enum class Gradient {
+  kTruncated,  ///< the paper's: errors cross time steps only through the cell states
+  kFull,       ///< full backpropagation through time (one update per sequence only)
+};
+
+/// Sizes and initialisation of one net. Gate biases are set (not drawn) to
+/// `bias + j * bias_step` for block j = 0, 1, ...
+struct NetSpec {
+  int64_t inputs = 7;
+  int64_t outputs = 7;
+  int64_t blocks = 3;
+  int64_t cells_per_block = 2;
+  /// Adds a forget gate per block (Gers et al. 2000); false is the 1997 cell.
+  bool forget_gate = false;
+  Squash squash = Squash::kPaper;
+  /// Gate activations are recurrent sources besides the cell outputs (the paper's layout).
+  bool recurrent_gates = true;
+  /// Trainable biases of the cells and of the output units; gates always have one.
+  bool cell_bias = false;
+  bool output_bias = false;
+  /// Output units also see the inputs.
+  bool input_to_output = false;
+  /// Output error signal: false, squared error 0.5 (y - target)^2 (the paper); true, the
+  /// cross-entropy of independent sigmoid outputs, whose error signal y - target has no
+  /// sigmoid-derivative factor and so no flat spot at saturated outputs.
+  bool cross_entropy = false;
+  /// Every weight starts uniform in [-init_range, init_range] (before the gate biases are set).
+  double init_range = 0.2;
+  double input_gate_bias = 0.0;
+  double input_gate_bias_step = 0.0;
+  double output_gate_bias = -1.0;
+  double output_gate_bias_step = -1.0;
+  double forget_gate_bias = 1.0;
+  double forget_gate_bias_step = 0.0;
+
+  /// Number of memory cells.
+  int64_t cells() const { return blocks * cells_per_block; }
+  /// Number of gate units: 2 or 3 per block.
+  int64_t gates() const { return blocks * (forget_gate ? 3 : 2); }
+  /// Hidden units: gates, then cells.
+  int64_t hidden_units() const { return gates() + cells(); }
+  /// Recurrent sources: cell outputs, then (with recurrent_gates) gate activations.
+  int64_t recurrent_sources() const { return cells() + (recurrent_gates ? gates() : 0); }
+  /// Columns of a hidden unit's weight row: bias, inputs, recurrent sources.
+  int64_t hidden_sources() const { return 1 + inputs + recurrent_sources(); }
+  /// Columns of an output unit's weight row: bias, cells, inputs (with input_to_output).
+  int64_t output_sources() const { return 1 + cells() + (input_to_output ? inputs : 0); }
+  /// Trainable weights (frozen zero biases excluded).
+  int64_t num_weights() const;
+};
+
+/// One net with its state. Not thread-safe; a trial owns one.
+class TrialNet {
+ public:
+  /// Initialises the weights from `seed` (std::mt19937_64).
+  TrialNet(NetSpec spec, uint64_t seed);
+
+  const NetSpec& spec() const { return spec_; }
+
+  /// Zeroes the cell states, the recurrent sources and the partials (start of a sequence).
+  void reset();
+
+  /// One step: `x` has spec().inputs values. With `learn`, also advances the gradient's
+  /// partials. Returns the spec().outputs output activations (valid until the next call).
+  const double* forward(const double* x, bool learn);
+
+  /// Adds the truncated gradient of 0.5 * sum_k (y_k - target_k)^2 at the current step to the
+  /// gradient buffers; needs forward(…, /*learn=*/true). Returns that error.
+  double backward(const double* target);
+
+  /// Runs `seq` from a reset state and adds the full backpropagation-through-time gradient of
+  /// 0.5 * sum (y - target)^2 over its target steps to the gradient buffers. Writes the outputs
+  /// ((seq.length, outputs)) into `outputs` when given. Returns that error.
+  double accumulate_full_gradient(const Sequence& seq, std::vector<double>* outputs);
+
+  /// w -= lr * gradient for every weight; then zeroes the gradient.
+  void apply(double lr);
+
+  /// Hidden weights, (hidden_units(), hidden_sources()) row-major. Rows: input gates of blocks
+  /// 0..B-1, output gates, forget gates (if any), then cells block by block. Columns: bias,
+  /// inputs, cell outputs, then gate activations in row order (with recurrent_gates).
+  std::vector<double>& hidden_weights() { return w_; }
+  /// Output weights, (outputs, output_sources()) row-major. Columns: bias, cells, inputs.
+  std::vector<double>& output_weights() { return v_; }
+  /// Gradient buffers, shaped like the weights; apply() ignores the entries of absent biases.
+  const std::vector<double>& hidden_grad() const { return gw_; }
+  const std::vector<double>& output_grad() const { return gv_; }
+  /// Cell outputs y_c after the last forward(), spec().cells() values.
+  const double* cell_outputs() const { return rec_.data(); }
+  /// Cell states s_c after the last forward().
+  const std::vector<double>& cell_states() const { return s_; }
+
+ private:
+  int64_t row_input_gate(int64_t j) const { return j; }
+  int64_t row_output_gate(int64_t j) const { return spec_.blocks + j; }
+  int64_t row_forget_gate(int64_t j) const { return 2 * spec_.blocks + j; }
+  int64_t row_cell(int64_t c) const { return spec_.gates() + c; }
+  void zero_frozen();
+
+  NetSpec spec_;
+  int64_t ns_;  // hidden_sources()
+  int64_t no_;  // output_sources()
+  std::vector<double> w_, v_, gw_, gv_;
+  // State of the current step.
+  std::vector<double> src_;    // (ns_): bias, x(t), r(t-1)
+  std::vector<double> osrc_;   // (no_): bias, y_c(t), x(t)
+  std::vector<double> act_;    // (hidden_units): gate activations; cells: g(net_c)
+  std::vector<double> gdash_;  // (cells): g'(net_c)
+  std::vector<double> s_;      // (cells)
+  std::vector<double> s_prev_;
+  std::vector<double> h_;    // (cells): h(s_c)
+  std::vector<double> y_;    // (outputs)
+  std::vector<double> rec_;  // (recurrent_sources): r(t)
+  // Partials of s_c with respect to the weights of cell c, and of its block's input and forget
+  // gates: (cells, ns_) each.
+  std::vector<double> pc_, pi_, pf_;
+  std::vector<double> dy_;                 // (cells) scratch
+  std::vector<int32_t> nz_src_, nz_osrc_;  // non-zero entries of src_ and osrc_
+  // accumulate_full_gradient()'s history of the step states above, (length, size) each.
+  std::vector<double> hist_src_, hist_osrc_, hist_act_, hist_gdash_, hist_s_, hist_s_prev_, hist_h_,
+      hist_y_;
+};
+
+/// Runs `net` over `seq` from a reset state, learning from every step with a target: weights
+/// change after each such step when `update_each_step`, else once at the end. Writes the outputs
+/// ((seq.length, outputs) row-major) into `outputs` when given. Returns the summed error
+/// 0.5 * sum (y - target)^2 over the target steps, measured before each step's update.
+/// Gradient::kFull needs update_each_step false.
+double train_sequence(TrialNet& net, const Sequence& seq, double lr, bool update_each_step,
+                      std::vector<double>* outputs = nullptr,
+                      Gradient gradient = Gradient::kTruncated);
+
+/// Runs `net` over `seq` from a reset state without learning; writes (seq.length, outputs).
+void predict(TrialNet& net, const Sequence& seq, std::vector<double>& outputs);
+
+}  // namespace lstmnlp::paper

@@ -1,0 +1,331 @@
+#include "sentiment/predict.h"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "sentiment/sentiment.h"
+
+namespace lstmnlp {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class LineStatus { kOk, kEmpty, kInvalidUtf8 };
+
+// Reads lines from a stream in large blocks, keeping at most `max_line_bytes` of each line, so a
+// file without newlines cannot exhaust memory.
+class LineReader {
+ public:
+  LineReader(std::istream& in, size_t max_line_bytes)
+      : in_(in), buffer_(1 << 20), max_line_bytes_(max_line_bytes) {}
+
+  /// Reads the next line without its '\n' (and '\r'); false at the end of input.
+  bool next(std::string& line, bool& truncated) {
+    line.clear();
+    truncated = false;
+    bool any = false;
+    while (true) {
+      if (pos_ == end_ && !fill()) return any;
+      any = true;
+      const char* start = buffer_.data() + pos_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+      const size_t n = newline ? static_cast<size_t>(newline - start) : end_ - pos_;
+      const size_t room = max_line_bytes_ - std::min(max_line_bytes_, line.size());
+      if (n > room) truncated = true;
+      line.append(start, std::min(n, room));
+      if (newline) {
+        pos_ += n + 1;
+        break;
+      }
+      pos_ = end_;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (truncated) drop_partial_character(line);
+    return true;
+  }
+
+ private:
+  bool fill() {
+    if (eof_) return false;
+    const auto got =
+        in_.rdbuf()->sgetn(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    pos_ = 0;
+    end_ = got > 0 ? static_cast<size_t>(got) : 0;
+    if (end_ == 0) eof_ = true;
+    return end_ > 0;
+  }
+
+  // A cut may split a multi-byte character; drop its leading bytes.
+  static void drop_partial_character(std::string& line) {
+    size_t i = line.size();
+    size_t continuation = 0;
+    while (i > 0 && (static_cast<unsigned char>(line[i - 1]) & 0xC0) == 0x80 && continuation < 3) {
+      --i;
+      ++continuation;
+    }
+    if (i == 0) return;
+    const auto lead = static_cast<unsigned char>(line[i - 1]);
+    const size_t expected = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+    if (lead >= 0xC0 && continuation < expected) line.resize(i - 1);
+  }
+
+  std::istream& in_;
+  std::vector<char> buffer_;
+  size_t pos_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+  size_t max_line_bytes_;
+};
+
+// Tabs and newlines would break a TSV row.
+std::string tsv_safe(std::string text) {
+  for (char& c : text) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+const char* status_name(LineStatus status) {
+  switch (status) {
+    case LineStatus::kOk:
+      return "ok";
+    case LineStatus::kEmpty:
+      return "empty";
+    case LineStatus::kInvalidUtf8:
+      return "invalid_utf8";
+  }
+  return "?";
+}
+
+// Classifies one chunk of lines and writes its rows in order.
+void process_chunk(SentimentCheckpoint& classifier, const std::vector<std::string>& lines,
+                   int64_t first_line, const std::string& source, std::ostream& out,
+                   const SentimentPredictOptions& options, PredictSummary& summary) {
+  const int64_t n = static_cast<int64_t>(lines.size());
+  std::vector<LineStatus> status(n);
+  std::vector<std::vector<int>> tokens(n);
+  const int64_t max_tokens = classifier.config.data.max_tokens;
+  // SentencePiece encoding is thread-safe and a large share of the time on short lines.
+  at::parallel_for(0, n, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (!is_valid_utf8(lines[i])) {
+        status[i] = LineStatus::kInvalidUtf8;
+      } else if (is_blank(lines[i])) {
+        status[i] = LineStatus::kEmpty;
+      } else {
+        status[i] = LineStatus::kOk;
+        tokens[i] = encode_for_classifier(classifier.tokenizer, lines[i], max_tokens);
+      }
+    }
+  });
+
+  // Rows of classified lines, then their batches by length.
+  std::vector<int64_t> ok_rows;
+  std::vector<int64_t> lengths;
+  for (int64_t i = 0; i < n; ++i) {
+    if (status[i] == LineStatus::kOk) {
+      ok_rows.push_back(i);
+      lengths.push_back(static_cast<int64_t>(tokens[i].size()));
+    }
+  }
+  const int64_t classes = classifier.labels.size();
+  std::vector<float> probs(ok_rows.size() * classes);
+  std::vector<int64_t> row_to_ok(n, -1);
+  for (size_t k = 0; k < ok_rows.size(); ++k) row_to_ok[ok_rows[k]] = static_cast<int64_t>(k);
+  {
+    torch::NoGradGuard no_grad;
+    std::vector<std::vector<int>> ok_tokens;
+    ok_tokens.reserve(ok_rows.size());
+    for (int64_t row : ok_rows) ok_tokens.push_back(std::move(tokens[row]));
+    for (const auto& batch_indices :
+         plan_inference_batches(lengths, options.batch_size, options.max_batch_tokens)) {
+      const auto batch = make_batch(ok_tokens, batch_indices, classifier.tokenizer.pad_id());
+      const auto p =
+          torch::softmax(classifier.model->forward(batch.tokens.to(options.device), batch.lengths),
+                         /*dim=*/1)
+              .to(torch::kCPU, torch::kFloat32)
+              .contiguous();
+      const float* data = p.data_ptr<float>();
+      for (size_t b = 0; b < batch_indices.size(); ++b) {
+        std::memcpy(&probs[batch_indices[b] * classes], data + b * classes,
+                    sizeof(float) * classes);
+      }
+    }
+  }
+
+  const bool jsonl = options.format == "jsonl";
+  const std::string file_field = jsonl ? nlohmann::json(source).dump() : tsv_safe(source);
+  std::vector<std::string> label_fields;
+  for (const auto& label : classifier.labels.labels()) {
+    label_fields.push_back(jsonl ? nlohmann::json(label).dump() : tsv_safe(label));
+  }
+  std::string text;
+  text.reserve(static_cast<size_t>(n) * (48 + 12 * classes));
+  char number[64];
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t line = first_line + i;
+    const int64_t k = row_to_ok[i];
+    int64_t best = 0;
+    if (k >= 0) {
+      const float* p = &probs[k * classes];
+      for (int64_t c = 1; c < classes; ++c) {
+        if (p[c] > p[best]) best = c;
+      }
+    }
+    if (jsonl) {
+      text += "{\"file\":";
+      text += file_field;
+      std::snprintf(number, sizeof number, ",\"line\":%lld,\"status\":\"",
+                    static_cast<long long>(line));
+      text += number;
+      text += status_name(status[i]);
+      text += "\",\"label\":";
+      if (k < 0) {
+        text += "null,\"probs\":null}\n";
+        continue;
+      }
+      text += label_fields[best];
+      text += ",\"probs\":{";
+      for (int64_t c = 0; c < classes; ++c) {
+        if (c > 0) text += ',';
+        text += label_fields[c];
+        std::snprintf(number, sizeof number, ":%.6f", probs[k * classes + c]);
+        text += number;
+      }
+      text += "}}\n";
+    } else {
+      text += file_field;
+      std::snprintf(number, sizeof number, "\t%lld\t", static_cast<long long>(line));
+      text += number;
+      text += status_name(status[i]);
+      text += '\t';
+      if (k < 0) {
+        text.append(static_cast<size_t>(classes), '\t');
+        text += '\n';
+        continue;
+      }
+      text += label_fields[best];
+      for (int64_t c = 0; c < classes; ++c) {
+        std::snprintf(number, sizeof number, "\t%.6f", probs[k * classes + c]);
+        text += number;
+      }
+      text += '\n';
+    }
+  }
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out) throw InputError("cannot write the predictions (disk full or closed output?)");
+
+  summary.lines += n;
+  for (int64_t i = 0; i < n; ++i) {
+    if (status[i] == LineStatus::kOk) ++summary.classified;
+    if (status[i] == LineStatus::kEmpty) ++summary.empty;
+    if (status[i] == LineStatus::kInvalidUtf8) ++summary.invalid_utf8;
+  }
+}
+
+}  // namespace
+
+std::string predict_header(const SentimentCheckpoint& classifier, const std::string& format) {
+  if (format == "jsonl") return "";
+  std::string header = "file\tline\tstatus\tlabel";
+  for (const auto& label : classifier.labels.labels()) header += "\tp_" + tsv_safe(label);
+  return header + "\n";
+}
+
+void predict_stream(SentimentCheckpoint& classifier, std::istream& in, const std::string& source,
+                    std::ostream& out, const SentimentPredictOptions& options,
+                    PredictSummary& summary) {
+  TORCH_CHECK(options.chunk_lines > 0, "chunk_lines must be positive");
+  LineReader reader(in, static_cast<size_t>(options.max_line_bytes));
+  std::vector<std::string> lines;
+  lines.reserve(static_cast<size_t>(options.chunk_lines));
+  int64_t next_line = 1;
+  int64_t chunk_bytes = 0;
+  std::string line;
+  bool truncated = false;
+  bool first = true;
+  auto flush = [&] {
+    if (lines.empty()) return;
+    process_chunk(classifier, lines, next_line, source, out, options, summary);
+    next_line += static_cast<int64_t>(lines.size());
+    lines.clear();
+    chunk_bytes = 0;
+  };
+  while (reader.next(line, truncated)) {
+    if (first && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+    first = false;
+    if (truncated) ++summary.truncated;
+    chunk_bytes += static_cast<int64_t>(line.size());
+    lines.push_back(std::move(line));
+    line = std::string();
+    if (static_cast<int64_t>(lines.size()) >= options.chunk_lines ||
+        chunk_bytes >= options.chunk_bytes) {
+      flush();
+    }
+  }
+  flush();
+}
+
+PredictSummary run_sentiment_predict(const SentimentPredictOptions& options, std::ostream& log) {
+  if (options.format != "tsv" && options.format != "jsonl") {
+    throw InputError("--format must be tsv or jsonl, got '" + options.format + "'");
+  }
+  if (options.inputs.empty()) throw InputError("predict needs at least one --input");
+  if (options.batch_size <= 0 || options.chunk_lines <= 0 || options.max_line_bytes <= 0) {
+    throw InputError("--batch-size, --chunk-lines and --max-line-bytes must be positive");
+  }
+  for (const auto& input : options.inputs) {
+    if (input == "-") continue;
+    if (!fs::is_regular_file(input) && !fs::exists(input)) {
+      throw InputError(input + ": no such file");
+    }
+    if (fs::is_directory(input)) throw InputError(input + ": is a directory, expected a file");
+  }
+  auto classifier = SentimentCheckpoint::load(options.checkpoint, options.device);
+
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (options.output != "-") {
+    file.open(options.output, std::ios::binary);
+    if (!file) throw InputError(options.output + ": cannot open for writing");
+    out = &file;
+  } else {
+    std::ios::sync_with_stdio(false);
+  }
+  PredictSummary summary;
+  const auto start = std::chrono::steady_clock::now();
+  *out << predict_header(classifier, options.format);
+  for (const auto& input : options.inputs) {
+    if (input == "-") {
+      predict_stream(classifier, std::cin, "-", *out, options, summary);
+      continue;
+    }
+    std::ifstream in(input, std::ios::binary);
+    if (!in) throw InputError(input + ": cannot open file");
+    predict_stream(classifier, in, input, *out, options, summary);
+  }
+  out->flush();
+  if (!*out) throw InputError(options.output + ": write failed");
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.sentences_per_s = summary.lines / std::max(summary.seconds, 1e-9);
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "predict: %lld lines (%lld classified, %lld empty, %lld invalid UTF-8, %lld "
+                "truncated) in %.2f s, %.0f sentences/s\n",
+                static_cast<long long>(summary.lines), static_cast<long long>(summary.classified),
+                static_cast<long long>(summary.empty), static_cast<long long>(summary.invalid_utf8),
+                static_cast<long long>(summary.truncated), summary.seconds,
+                summary.sentences_per_s);
+  log << text;
+  return summary;
+}
+
+}  // namespace lstmnlp

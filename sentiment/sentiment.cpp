@@ -1,0 +1,338 @@
+#include "sentiment/sentiment.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/progress.h"
+
+namespace lstmnlp {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kKind = "sentiment";
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw InputError(path + ": cannot write file");
+}
+
+SentencePieceTokenizer train_tokenizer(const SentimentTokenizerConfig& cfg,
+                                       const std::vector<LabeledExample>& examples,
+                                       const std::string& run_dir, std::ostream& log) {
+  const std::string text_path = (fs::path(run_dir) / "tokenizer_train.txt").string();
+  {
+    std::ofstream out(text_path, std::ios::binary);
+    for (const auto& e : examples) {
+      // SentencePiece reads one sentence per line.
+      std::string line = e.text;
+      for (char& c : line) {
+        if (c == '\n' || c == '\r') c = ' ';
+      }
+      out << line << '\n';
+    }
+    if (!out) throw InputError(text_path + ": cannot write file");
+  }
+  TokenizerTrainOptions options;
+  options.input_files = {text_path};
+  options.model_prefix = (fs::path(run_dir) / "spm").string();
+  options.model_type = parse_tokenizer_model_type(cfg.model_type);
+  options.vocab_size = cfg.vocab_size;
+  options.character_coverage = cfg.character_coverage;
+  options.input_sentence_size = 0;
+  options.num_threads = std::max(1, static_cast<int>(torch::get_num_threads()));
+  const auto start = std::chrono::steady_clock::now();
+  auto tokenizer = SentencePieceTokenizer::train(options);
+  fs::remove(text_path);
+  log << "trained a " << cfg.model_type << " SentencePiece model of " << tokenizer.vocab_size()
+      << " pieces on " << examples.size() << " texts in "
+      << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
+  return tokenizer;
+}
+
+nlohmann::json parse_extra(const std::string& extra, const std::string& path) {
+  try {
+    auto j = nlohmann::json::parse(extra);
+    j.at("labels").get<std::vector<std::string>>();
+    return j;
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": checkpoint lacks the sentiment labels (" + e.what() + ")");
+  }
+}
+
+std::string resolve_checkpoint_path(const std::string& path) {
+  if (!fs::is_directory(path)) {
+    if (!fs::exists(path)) throw InputError(path + ": no such checkpoint or run directory");
+    return path;
+  }
+  for (const char* name : {"best.pt", "latest.pt"}) {
+    const auto candidate = fs::path(path) / name;
+    if (fs::exists(candidate)) return candidate.string();
+  }
+  throw InputError(path + ": run directory has neither best.pt nor latest.pt");
+}
+
+std::vector<LabeledExample> read_split(const std::string& path, const LabeledDataFormat& format,
+                                       const char* what, std::ostream& log) {
+  ReadStats stats;
+  auto examples = read_labeled_data(path, format, &stats);
+  log << what << ": " << stats.records << " examples from " << path;
+  if (stats.empty_texts > 0) log << " (" << stats.empty_texts << " empty texts skipped)";
+  log << "\n";
+  return examples;
+}
+
+}  // namespace
+
+EncodedExamples encode_examples(const std::vector<LabeledExample>& examples,
+                                const SentencePieceTokenizer& tokenizer, const LabelSet& labels,
+                                int64_t max_tokens) {
+  EncodedExamples out;
+  out.tokens.reserve(examples.size());
+  out.lengths.reserve(examples.size());
+  out.labels.reserve(examples.size());
+  for (const auto& e : examples) {
+    out.labels.push_back(labels.index_of(e.label, e.source, e.line));
+    out.tokens.push_back(encode_for_classifier(tokenizer, e.text, max_tokens));
+    out.lengths.push_back(static_cast<int64_t>(out.tokens.back().size()));
+  }
+  return out;
+}
+
+torch::Tensor predict_probabilities(SentimentClassifier& model,
+                                    const std::vector<std::vector<int>>& tokens, int64_t pad_id,
+                                    int64_t batch_size, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  std::vector<int64_t> lengths(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) lengths[i] = static_cast<int64_t>(tokens[i].size());
+  torch::Tensor probs;
+  for (const auto& indices : plan_inference_batches(lengths, batch_size, /*max_batch_tokens=*/0)) {
+    const auto batch = make_batch(tokens, indices, pad_id);
+    const auto p = torch::softmax(model->forward(batch.tokens.to(device), batch.lengths), 1)
+                       .to(torch::kCPU, torch::kFloat32);
+    if (!probs.defined()) probs = torch::empty({static_cast<int64_t>(tokens.size()), p.size(1)});
+    probs.index_copy_(0, torch::tensor(indices, torch::kInt64), p);
+  }
+  return probs.defined() ? probs : torch::empty({0, 0});
+}
+
+SentimentTask::SentimentTask(SentimentClassifier model, EncodedExamples train, EncodedExamples dev,
+                             int64_t num_classes, const SentimentTrainConfig& cfg, int64_t pad_id,
+                             uint64_t seed, torch::Device device)
+    : model_(std::move(model)),
+      train_(std::move(train)),
+      dev_(std::move(dev)),
+      num_classes_(num_classes),
+      cfg_(cfg),
+      pad_id_(pad_id),
+      seed_(seed),
+      device_(device) {
+  TORCH_CHECK(!train_.tokens.empty(), "no training examples");
+  TORCH_CHECK(!dev_.tokens.empty(), "no dev examples");
+  if (cfg_.class_weights == "balanced") {
+    std::vector<double> counts(num_classes_, 0.0);
+    for (int64_t y : train_.labels) counts[y] += 1;
+    std::vector<float> weights(num_classes_);
+    const double n = static_cast<double>(train_.labels.size());
+    for (int64_t c = 0; c < num_classes_; ++c) {
+      weights[c] = counts[c] > 0 ? static_cast<float>(n / (num_classes_ * counts[c])) : 0.0f;
+    }
+    class_weights_ = torch::tensor(weights).to(device_);
+  }
+}
+
+int64_t SentimentTask::batches_per_epoch() {
+  const int64_t n = static_cast<int64_t>(train_.tokens.size());
+  return (n + cfg_.batch_size - 1) / cfg_.batch_size;
+}
+
+void SentimentTask::start_epoch(int64_t epoch, int64_t /*first_batch*/) {
+  if (planned_epoch_ != epoch) {
+    plan_ = plan_epoch_batches(train_.lengths, cfg_.batch_size, seed_, epoch);
+    planned_epoch_ = epoch;
+  }
+}
+
+StepResult SentimentTask::train_step(int64_t epoch, int64_t index) {
+  start_epoch(epoch, index);
+  const auto& indices = plan_.at(index);
+  const auto batch = make_batch(train_.tokens, indices, pad_id_);
+  std::vector<int64_t> gold(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) gold[i] = train_.labels[indices[i]];
+  const auto target = torch::tensor(gold, torch::kInt64).to(device_);
+  const auto logits = model_->forward(batch.tokens.to(device_), batch.lengths);
+  auto options = torch::nn::functional::CrossEntropyFuncOptions();
+  if (class_weights_.defined()) options.weight(class_weights_);
+  const auto loss = torch::nn::functional::cross_entropy(logits, target, options);
+  loss.backward();
+  const int64_t n = static_cast<int64_t>(indices.size());
+  return {loss.item<double>() * n, n};
+}
+
+ClassificationReport SentimentTask::dev_report() {
+  const auto probs =
+      predict_probabilities(model_, dev_.tokens, pad_id_, cfg_.eval_batch_size, device_);
+  const auto predicted = probs.argmax(1).contiguous();
+  std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
+                            predicted.data_ptr<int64_t>() + predicted.numel());
+  return classification_report(dev_.labels, pred, num_classes_);
+}
+
+EvalResult SentimentTask::evaluate() {
+  const auto probs =
+      predict_probabilities(model_, dev_.tokens, pad_id_, cfg_.eval_batch_size, device_);
+  const auto gold = torch::tensor(dev_.labels, torch::kInt64);
+  const double loss =
+      -probs.gather(1, gold.unsqueeze(1)).clamp_min(1e-12).log().mean().item<double>();
+  const auto predicted = probs.argmax(1).contiguous();
+  std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
+                            predicted.data_ptr<int64_t>() + predicted.numel());
+  const auto report = classification_report(dev_.labels, pred, num_classes_);
+  nlohmann::json metrics = {{"loss", loss},
+                            {"accuracy", report.accuracy},
+                            {"macro_f1", report.macro_f1},
+                            {"confusion", report.confusion}};
+  return {metrics, report.accuracy, /*higher_is_better=*/true};
+}
+
+SentimentCheckpoint SentimentCheckpoint::load(const std::string& path, torch::Device device) {
+  const std::string file = resolve_checkpoint_path(path);
+  const auto meta = read_checkpoint_meta(file);
+  if (meta.kind != kKind) {
+    throw InputError(file + ": not a sentiment checkpoint (kind '" + meta.kind + "')");
+  }
+  auto cfg = config::from_yaml_text<SentimentConfig>(meta.config_yaml, file + " (config)");
+  if (meta.tokenizer_model.empty()) throw InputError(file + ": checkpoint has no tokenizer");
+  auto tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
+  const auto extra = parse_extra(meta.extra, file);
+  LabelSet labels(extra["labels"].get<std::vector<std::string>>());
+  SentimentClassifier model(cfg.model, tokenizer.vocab_size(), labels.size(), tokenizer.pad_id());
+  load_checkpoint(file, *model, nullptr, /*restore_rng=*/false, kKind);
+  model->to(device);
+  model->eval();
+  return SentimentCheckpoint{std::move(cfg), std::move(tokenizer), std::move(labels), model, file};
+}
+
+ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
+                                         const SentimentTrainOptions& options, std::ostream& log) {
+  if (options.run_dir.empty()) throw InputError("train needs --output-dir");
+  if (cfg.data.train.empty()) throw InputError("data.train is required");
+  if (cfg.data.dev.empty()) throw InputError("data.dev is required");
+  const auto format = cfg.data.reader_format();
+  auto train_examples = read_split(cfg.data.train, format, "train", log);
+  if (cfg.data.max_train_examples > 0 &&
+      static_cast<int64_t>(train_examples.size()) > cfg.data.max_train_examples) {
+    train_examples.resize(cfg.data.max_train_examples);
+    log << "train: using the first " << train_examples.size() << " examples\n";
+  }
+  const auto dev_examples = read_split(cfg.data.dev, format, "dev", log);
+
+  const std::string resolved = config::to_yaml(cfg);
+  prepare_run_dir(options.run_dir, resolved);
+
+  uint64_t seed = options.seed;
+  LabelSet labels;
+  std::optional<SentencePieceTokenizer> tokenizer;
+  if (!options.resume.empty()) {
+    const auto meta = read_checkpoint_meta(options.resume);
+    const auto extra = parse_extra(meta.extra, options.resume);
+    labels = LabelSet(extra["labels"].get<std::vector<std::string>>());
+    if (!options.seed_given && extra.contains("seed")) seed = extra["seed"].get<uint64_t>();
+    tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
+  } else {
+    labels = LabelSet::from_examples(train_examples);
+    if (!cfg.tokenizer.model.empty()) {
+      tokenizer = SentencePieceTokenizer::load(cfg.tokenizer.model);
+    } else {
+      tokenizer = train_tokenizer(cfg.tokenizer, train_examples, options.run_dir, log);
+    }
+  }
+  tokenizer->save((fs::path(options.run_dir) / "spm.model").string());
+  const nlohmann::json extra = {{"labels", labels.labels()}, {"seed", seed}};
+  write_text((fs::path(options.run_dir) / "labels.json").string(), extra.dump(2) + "\n");
+  log << "labels:";
+  for (const auto& label : labels.labels()) log << " " << label;
+  log << "\n";
+
+  auto train = encode_examples(train_examples, *tokenizer, labels, cfg.data.max_tokens);
+  auto dev = encode_examples(dev_examples, *tokenizer, labels, cfg.data.max_tokens);
+  train_examples.clear();
+  train_examples.shrink_to_fit();
+
+  torch::manual_seed(seed);
+  SentimentClassifier model(cfg.model, tokenizer->vocab_size(), labels.size(), tokenizer->pad_id());
+  model->to(options.device);
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  log << "model: " << parameters << " parameters, " << cfg.model.lstm << " LSTM, "
+      << cfg.model.pooling << " pooling\n";
+
+  SentimentTask task(model, std::move(train), std::move(dev), labels.size(), cfg.train,
+                     tokenizer->pad_id(), seed, options.device);
+  TrainerOptions trainer_options;
+  trainer_options.run_dir = options.run_dir;
+  trainer_options.train = cfg.train.loop;
+  trainer_options.config_yaml = resolved;
+  trainer_options.kind = kKind;
+  trainer_options.tokenizer_model = tokenizer->serialized_model();
+  trainer_options.extra = extra.dump();
+  trainer_options.resume = options.resume;
+  const auto summary = Trainer(task, trainer_options).run();
+  log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
+      << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
+
+  const auto best = (fs::path(options.run_dir) / "best.pt").string();
+  if (fs::exists(best)) load_checkpoint(best, *model, nullptr, /*restore_rng=*/false, kKind);
+  const auto report = task.dev_report();
+  auto report_json = to_json(report, labels.labels());
+  report_json["checkpoint"] = fs::exists(best) ? best : std::string("(final weights)");
+  report_json["train_seconds"] = summary.train_seconds;
+  report_json["steps"] = summary.steps;
+  report_json["stop_reason"] = summary.stop_reason;
+  write_text((fs::path(options.run_dir) / "dev_metrics.json").string(), report_json.dump(2) + "\n");
+  log << "\ndev (" << report_json["checkpoint"].get<std::string>() << ")\n"
+      << format_report(report, labels.labels());
+  return report;
+}
+
+ClassificationReport run_sentiment_eval(const SentimentEvalOptions& options, std::ostream& out) {
+  if (options.input.empty()) throw InputError("eval needs --input");
+  auto ckpt = SentimentCheckpoint::load(options.checkpoint, options.device);
+  LabeledDataFormat format = ckpt.config.data.reader_format();
+  if (options.format) format.format = *options.format;
+  if (options.text_column) format.text_column = *options.text_column;
+  if (options.label_column) format.label_column = *options.label_column;
+  ReadStats stats;
+  const auto examples = read_labeled_data(options.input, format, &stats);
+  const auto encoded =
+      encode_examples(examples, ckpt.tokenizer, ckpt.labels, ckpt.config.data.max_tokens);
+  const auto start = std::chrono::steady_clock::now();
+  const auto probs = predict_probabilities(ckpt.model, encoded.tokens, ckpt.tokenizer.pad_id(),
+                                           options.batch_size, options.device);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto predicted = probs.argmax(1).contiguous();
+  std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
+                            predicted.data_ptr<int64_t>() + predicted.numel());
+  const auto report = classification_report(encoded.labels, pred, ckpt.labels.size());
+  out << "checkpoint " << ckpt.path << ", " << stats.records << " examples from " << options.input;
+  if (stats.empty_texts > 0) out << " (" << stats.empty_texts << " empty texts skipped)";
+  out << "\n" << format_report(report, ckpt.labels.labels());
+  if (!options.output.empty()) {
+    auto j = to_json(report, ckpt.labels.labels());
+    j["checkpoint"] = ckpt.path;
+    j["input"] = options.input;
+    j["empty_texts_skipped"] = stats.empty_texts;
+    j["seconds"] = seconds;
+    write_text(options.output, j.dump(2) + "\n");
+  }
+  return report;
+}
+
+}  // namespace lstmnlp

@@ -1,0 +1,279 @@
+#include "models/paper/trial_net.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <random>
+
+#include "datasets/reber.h"
+#include "models/lstm.h"
+
+namespace lstmnlp::paper {
+namespace {
+
+torch::Tensor as_tensor(const std::vector<double>& v, int64_t rows, int64_t cols) {
+  return torch::tensor(v, torch::kDouble).view({rows, cols});
+}
+
+torch::Tensor row(const Sequence& seq, const std::vector<double>& data, int64_t t, int64_t n) {
+  return torch::tensor(std::vector<double>(data.begin() + t * n, data.begin() + (t + 1) * n),
+                       torch::kDouble);
+}
+
+// The net of trial_net.h written with torch operations; autograd gives the reference gradient.
+// With `truncate`, the recurrent sources enter each step detached, which is the paper's
+// truncation (errors cross time steps only through the cell states).
+struct Reference {
+  torch::Tensor w, v, loss;
+  std::vector<torch::Tensor> outputs;
+};
+
+Reference reference(const NetSpec& spec, TrialNet& net, const Sequence& seq, bool truncate) {
+  Reference r;
+  r.w = as_tensor(net.hidden_weights(), spec.hidden_units(), spec.hidden_sources())
+            .clone()
+            .requires_grad_(true);
+  r.v = as_tensor(net.output_weights(), spec.outputs, spec.output_sources())
+            .clone()
+            .requires_grad_(true);
+  const int64_t B = spec.blocks, S = spec.cells_per_block, G = spec.gates();
+  const bool paper = spec.squash == Squash::kPaper;
+  auto s = torch::zeros({spec.cells()}, torch::kDouble);
+  auto rec = torch::zeros({spec.recurrent_sources()}, torch::kDouble);
+  r.loss = torch::zeros({}, torch::kDouble);
+  auto one = torch::ones({1}, torch::kDouble);
+  for (int64_t t = 0; t < seq.length; ++t) {
+    auto x = row(seq, seq.inputs, t, seq.num_inputs);
+    auto net_in = r.w.mv(torch::cat({one, x, truncate ? rec.detach() : rec}));
+    auto gates = torch::sigmoid(net_in.slice(0, 0, G));
+    auto cell_net = net_in.slice(0, G);
+    auto g = paper ? 4 * torch::sigmoid(cell_net) - 2 : torch::tanh(cell_net);
+    auto in = gates.slice(0, 0, B).repeat_interleave(S);
+    auto out = gates.slice(0, B, 2 * B).repeat_interleave(S);
+    auto f =
+        spec.forget_gate ? gates.slice(0, 2 * B, 3 * B).repeat_interleave(S) : torch::ones_like(s);
+    s = f * s + in * g;
+    auto y_c = out * (paper ? 2 * torch::sigmoid(s) - 1 : torch::tanh(s));
+    rec = spec.recurrent_gates ? torch::cat({y_c, gates}) : y_c;
+    auto osrc = spec.input_to_output ? torch::cat({one, y_c, x}) : torch::cat({one, y_c});
+    auto y = torch::sigmoid(r.v.mv(osrc));
+    r.outputs.push_back(y);
+    if (seq.has_target[t]) {
+      r.loss = r.loss + 0.5 * (y - row(seq, seq.targets, t, seq.num_outputs)).pow(2).sum();
+    }
+  }
+  r.loss.backward();
+  return r;
+}
+
+// Frozen (absent) biases of cells and outputs never change, so their gradient entries do not
+// count.
+void zero_frozen(const NetSpec& spec, torch::Tensor& gw, torch::Tensor& gv) {
+  if (!spec.cell_bias) gw.slice(0, spec.gates()).select(1, 0).zero_();
+  if (!spec.output_bias) gv.select(1, 0).zero_();
+}
+
+std::vector<NetSpec> specs() {
+  NetSpec paper;  // the Embedded Reber net of Table 1 (3 blocks x 2 cells)
+  NetSpec biased = paper;
+  biased.cell_bias = biased.output_bias = biased.input_to_output = true;
+  NetSpec modern = biased;
+  modern.forget_gate = true;
+  modern.squash = Squash::kTanh;
+  modern.recurrent_gates = false;
+  return {paper, biased, modern};
+}
+
+Sequence reber_example(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s;
+  while (s.size() < 12) s = reber::generate_embedded(rng);
+  return reber_sequence(s);
+}
+
+TEST(TrialNetTest, WeightCountsMatchThePaper) {
+  NetSpec reber;  // Table 1: 3 blocks of 2 cells, 276 weights
+  EXPECT_EQ(reber.num_weights(), 276);
+  reber.blocks = 4;
+  reber.cells_per_block = 1;
+  EXPECT_EQ(reber.num_weights(), 264);  // 4 blocks of 1 cell
+  NetSpec adding;  // experiment 4: 2 inputs, 2 blocks of 2 cells, 1 output, all biased: 93
+  adding.inputs = 2;
+  adding.outputs = 1;
+  adding.blocks = 2;
+  adding.cell_bias = adding.output_bias = true;
+  EXPECT_EQ(adding.num_weights(), 93);
+}
+
+TEST(TrialNetTest, InitialisationFollowsTheSpec) {
+  NetSpec spec;
+  spec.input_gate_bias = -3.0;
+  spec.input_gate_bias_step = -3.0;
+  TrialNet net(spec, 5);
+  const int64_t ns = spec.hidden_sources();
+  const auto& w = net.hidden_weights();
+  for (int64_t j = 0; j < spec.blocks; ++j) {
+    EXPECT_EQ(w[j * ns], -3.0 * (j + 1));                  // input gate bias
+    EXPECT_EQ(w[(spec.blocks + j) * ns], -1.0 * (j + 1));  // output gate bias: -1, -2, -3
+  }
+  for (int64_t c = 0; c < spec.cells(); ++c) EXPECT_EQ(w[(spec.gates() + c) * ns], 0.0);
+  for (int64_t u = 0; u < spec.hidden_units(); ++u) {
+    for (int64_t m = 1; m < ns; ++m) EXPECT_LE(std::abs(w[u * ns + m]), 0.2);
+  }
+}
+
+TEST(TrialNetTest, TruncatedGradientMatchesAutogradWithDetachedRecurrence) {
+  for (const NetSpec& spec : specs()) {
+    SCOPED_TRACE("forget_gate=" + std::to_string(spec.forget_gate) +
+                 " input_to_output=" + std::to_string(spec.input_to_output));
+    const Sequence seq = reber_example(31);
+    TrialNet net(spec, 7);
+    Reference ref = reference(spec, net, seq, /*truncate=*/true);
+    net.reset();
+    for (int64_t t = 0; t < seq.length; ++t) {
+      const double* y = net.forward(&seq.inputs[t * spec.inputs], /*learn=*/true);
+      for (int64_t k = 0; k < spec.outputs; ++k) {
+        EXPECT_NEAR(y[k], ref.outputs[t][k].item<double>(), 1e-12);
+      }
+      net.backward(&seq.targets[t * spec.outputs]);
+    }
+    auto gw = as_tensor(net.hidden_grad(), spec.hidden_units(), spec.hidden_sources());
+    auto gv = as_tensor(net.output_grad(), spec.outputs, spec.output_sources());
+    auto ref_gw = ref.w.grad().clone(), ref_gv = ref.v.grad().clone();
+    zero_frozen(spec, gw, gv);
+    zero_frozen(spec, ref_gw, ref_gv);
+    EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
+    EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
+    // The truncation matters: the full gradient differs.
+    TrialNet again(spec, 7);
+    Reference full = reference(spec, again, seq, /*truncate=*/false);
+    EXPECT_FALSE(torch::allclose(full.w.grad(), ref.w.grad(), 1e-6, 1e-9));
+  }
+}
+
+TEST(TrialNetTest, FullGradientMatchesAutograd) {
+  for (const NetSpec& spec : specs()) {
+    SCOPED_TRACE("forget_gate=" + std::to_string(spec.forget_gate) +
+                 " input_to_output=" + std::to_string(spec.input_to_output));
+    const Sequence seq = reber_example(32);
+    TrialNet net(spec, 8);
+    Reference ref = reference(spec, net, seq, /*truncate=*/false);
+    std::vector<double> outputs;
+    const double error = net.accumulate_full_gradient(seq, &outputs);
+    EXPECT_NEAR(error, ref.loss.item<double>(), 1e-12);
+    auto gw = as_tensor(net.hidden_grad(), spec.hidden_units(), spec.hidden_sources());
+    auto gv = as_tensor(net.output_grad(), spec.outputs, spec.output_sources());
+    auto ref_gw = ref.w.grad().clone(), ref_gv = ref.v.grad().clone();
+    zero_frozen(spec, gw, gv);
+    zero_frozen(spec, ref_gw, ref_gv);
+    EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
+    EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
+  }
+}
+
+TEST(TrialNetTest, SequenceUpdateAppliesTheSummedGradient) {
+  NetSpec spec;
+  const Sequence seq = reber_example(33);
+  TrialNet net(spec, 9);
+  Reference ref = reference(spec, net, seq, /*truncate=*/true);
+  const double lr = 0.3;
+  train_sequence(net, seq, lr, /*update_each_step=*/false);
+  auto w = as_tensor(net.hidden_weights(), spec.hidden_units(), spec.hidden_sources());
+  auto expected = ref.w.detach() - lr * ref.w.grad();
+  expected.slice(0, spec.gates()).select(1, 0).zero_();  // cells have no bias
+  EXPECT_TRUE(torch::allclose(w, expected, 1e-10, 1e-12));
+}
+
+// Copies an lstmnlp::LSTM layer (one cell per block, so every cell has its own gates) into a
+// TrialNet whose recurrent sources are the cell outputs h.
+void copy_lstm(LSTM& lstm, TrialNet& net, bool forget) {
+  const NetSpec& spec = net.spec();
+  const int64_t H = spec.blocks, F = spec.inputs, ns = spec.hidden_sources();
+  auto p = lstm->layer_parameters(0, 0);
+  auto w_ih = p[0].to(torch::kDouble), w_hh = p[1].to(torch::kDouble);
+  auto bias = (p[2] + p[3]).to(torch::kDouble);
+  // Torch gate blocks: i, f, g, o (standard) or i, g, o (1997). Trial rows: in, out, (forget),
+  // cells.
+  const int64_t i_block = 0, f_block = 1, g_block = forget ? 2 : 1, o_block = forget ? 3 : 2;
+  auto& w = net.hidden_weights();
+  auto set_row = [&](int64_t trial_row, int64_t torch_row) {
+    w[trial_row * ns] = bias[torch_row].item<double>();
+    for (int64_t m = 0; m < F; ++m) w[trial_row * ns + 1 + m] = w_ih[torch_row][m].item<double>();
+    for (int64_t m = 0; m < H; ++m) {
+      w[trial_row * ns + 1 + F + m] = w_hh[torch_row][m].item<double>();
+    }
+  };
+  for (int64_t j = 0; j < H; ++j) {
+    set_row(j, i_block * H + j);
+    set_row(H + j, o_block * H + j);
+    if (forget) set_row(2 * H + j, f_block * H + j);
+    set_row(spec.gates() + j, g_block * H + j);
+  }
+}
+
+TEST(TrialNetTest, ForwardMatchesTheProjectLSTM) {
+  for (const bool forget : {false, true}) {
+    torch::manual_seed(41);
+    const int64_t F = 7, H = 5, T = 15;
+    LSTM lstm(LSTMOptions(F, H).cell(forget ? LSTMCellType::kStandard : LSTMCellType::k1997));
+    lstm->to(torch::kDouble);
+    NetSpec spec;
+    spec.inputs = F;
+    spec.outputs = 1;
+    spec.blocks = H;
+    spec.cells_per_block = 1;
+    spec.forget_gate = forget;
+    spec.squash = Squash::kTanh;
+    spec.recurrent_gates = false;
+    spec.cell_bias = true;
+    TrialNet net(spec, 1);
+    copy_lstm(lstm, net, forget);
+
+    auto x = torch::randn({T, 1, F}, torch::kDouble);
+    auto [out, state] = lstm->forward(x);
+    std::vector<double> xs(x.data_ptr<double>(), x.data_ptr<double>() + T * F);
+    net.reset();
+    for (int64_t t = 0; t < T; ++t) {
+      net.forward(&xs[t * F], /*learn=*/false);
+      for (int64_t c = 0; c < H; ++c) {
+        EXPECT_NEAR(net.cell_outputs()[c], out[t][0][c].item<double>(), 1e-12)
+            << "cell " << (forget ? "standard" : "1997") << " t=" << t << " c=" << c;
+      }
+    }
+    for (int64_t c = 0; c < H; ++c) {
+      EXPECT_NEAR(net.cell_states()[c], std::get<1>(state)[0][0][c].item<double>(), 1e-12);
+    }
+  }
+}
+
+TEST(TrialNetTest, ForwardMatchesTorchLSTM) {
+  torch::manual_seed(42);
+  const int64_t F = 3, H = 4, T = 10;
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(F, H));
+  lstm->to(torch::kDouble);
+  LSTM ours = lstm_from_torch(lstm);
+  NetSpec spec;
+  spec.inputs = F;
+  spec.outputs = 1;
+  spec.blocks = H;
+  spec.cells_per_block = 1;
+  spec.forget_gate = true;
+  spec.squash = Squash::kTanh;
+  spec.recurrent_gates = false;
+  spec.cell_bias = true;
+  TrialNet net(spec, 1);
+  copy_lstm(ours, net, /*forget=*/true);
+  auto x = torch::randn({T, 1, F}, torch::kDouble);
+  auto out = std::get<0>(lstm->forward(x));
+  std::vector<double> xs(x.data_ptr<double>(), x.data_ptr<double>() + T * F);
+  net.reset();
+  for (int64_t t = 0; t < T; ++t) {
+    net.forward(&xs[t * F], /*learn=*/false);
+    for (int64_t c = 0; c < H; ++c) {
+      EXPECT_NEAR(net.cell_outputs()[c], out[t][0][c].item<double>(), 1e-12);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lstmnlp::paper
