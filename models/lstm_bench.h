@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+
 namespace lstmnlp {
 
 /// What to measure.
@@ -40,6 +42,20 @@ struct LSTMBenchConfig {
   int64_t warmup = 3;        ///< untimed rounds per shape and mode
   int64_t repetitions = 15;  ///< timed rounds per shape and mode; the median is reported
   uint64_t seed = 1234;      ///< weights and inputs
+
+  /// The YAML keys (configs/bench/*.yaml); device and seed come from the command line.
+  template <class V>
+  void visit(V& v) {
+    v("steps", steps, config::Range{1, 1e6});
+    v("batch", batch, config::Range{1, 1e6});
+    v("hidden_sizes", hidden_sizes);
+    v("input_size", input_size, config::Range{0, 1e6});
+    v("layers", layers, config::Range{1, 100});
+    v("bidirectional", bidirectional);
+    v("modes", modes);
+    v("warmup", warmup, config::Range{0, 1e6});
+    v("repetitions", repetitions, config::Range{1, 1e6});
+  }
 };
 
 /// One measured shape and mode (the keys of the JSON rows).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/cli.h"
+#include "core/config.h"
 #include "models/lstm_bench.h"
 
 namespace po = boost::program_options;
@@ -38,16 +39,18 @@ void add_options(po::options_description& desc) {
 }
 
 void run(const lstmnlp::cli::CommonOptions& common, const po::variables_map& vm) {
-  lstmnlp::LSTMBenchConfig config;
-  config.steps = vm["steps"].as<int64_t>();
-  config.batch = vm["batch"].as<int64_t>();
-  config.hidden_sizes = vm["hidden"].as<std::vector<int64_t>>();
-  config.input_size = vm["input"].as<int64_t>();
-  config.layers = vm["layers"].as<int64_t>();
-  config.bidirectional = vm["bidirectional"].as<bool>();
-  config.modes = vm["modes"].as<std::vector<std::string>>();
-  config.warmup = vm["warmup"].as<int64_t>();
-  config.repetitions = vm["repetitions"].as<int64_t>();
+  // The config file (if any) first, then --set, then options given on the command line.
+  auto config = lstmnlp::config::load<lstmnlp::LSTMBenchConfig>(common.config, common.sets);
+  auto given = [&](const char* name) { return vm.count(name) && !vm[name].defaulted(); };
+  if (given("steps")) config.steps = vm["steps"].as<int64_t>();
+  if (given("batch")) config.batch = vm["batch"].as<int64_t>();
+  if (given("hidden")) config.hidden_sizes = vm["hidden"].as<std::vector<int64_t>>();
+  if (given("input")) config.input_size = vm["input"].as<int64_t>();
+  if (given("layers")) config.layers = vm["layers"].as<int64_t>();
+  if (vm["bidirectional"].as<bool>()) config.bidirectional = true;
+  if (given("modes")) config.modes = vm["modes"].as<std::vector<std::string>>();
+  if (given("warmup")) config.warmup = vm["warmup"].as<int64_t>();
+  if (given("repetitions")) config.repetitions = vm["repetitions"].as<int64_t>();
   config.seed = common.seed;
   config.device = lstmnlp::cli::resolve_device(common.device).str();
   lstmnlp::run_lstm_bench_report(config, vm["json"].as<std::string>(), std::cout);
