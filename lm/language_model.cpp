@@ -27,10 +27,10 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
                                const torch::Tensor& target) {
     auto probs = torch::addmm(bias, x, weight.t());  // the logits, then the softmax in place
     const auto target_logit = probs.gather(1, target.unsqueeze(1)).squeeze(1);
-    const auto max_logit = std::get<0>(probs.max(1));
+    const auto [max_logit, argmax] = probs.max(1, /*keepdim=*/true);
     at::_softmax_out(probs, probs, /*dim=*/1, /*half_to_float=*/false);
     // log-sum-exp from the likeliest token, whose probability (>= 1/V) cannot underflow.
-    const auto log_norm = max_logit - std::get<0>(probs.max(1)).log();
+    const auto log_norm = (max_logit - probs.gather(1, argmax).log()).squeeze(1);
     ctx->save_for_backward({x, weight, probs, target});
     return (log_norm - target_logit).sum();
   }

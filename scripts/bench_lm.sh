@@ -12,6 +12,11 @@
 # Environment: LSTM_NLP_DATA (default ../shared/data), LSTM_LM_BIN (default build/bin/lstm-lm),
 # PYTHON (default /usr/bin/python3, Debian's python3-torch), STEPS_SMALL (300), STEPS_TIED (100),
 # WARMUP (20 steps, not timed), BENCH_TORCH (1).
+#
+# BENCH_CPU=1 measures tokens per CPU-second instead of per wall-clock second, single-threaded
+# (torch and OpenBLAS): each program runs WARMUP and then STEPS steps, and the difference of their
+# user+system times is charged to the extra steps. Use it on a shared, busy machine, where
+# wall-clock rates depend on the neighbours; report it as such.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${1:-2}
@@ -22,6 +27,12 @@ steps_small=${STEPS_SMALL:-300}
 steps_tied=${STEPS_TIED:-100}
 warmup=${WARMUP:-20}
 bench_torch=${BENCH_TORCH:-1}
+bench_cpu=${BENCH_CPU:-0}
+cores=$(nproc)
+if [ "$bench_cpu" = 1 ]; then
+  threads=1
+  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+fi
 
 [ -x "$bin" ] || { echo "bench_lm: $bin not built (scripts/build.sh)" >&2; exit 2; }
 [ -f "$LSTM_NLP_DATA/ptb/train.txt" ] || { echo "bench_lm: no PTB at $LSTM_NLP_DATA/ptb" >&2; exit 2; }
@@ -53,31 +64,79 @@ py_rate() {  # steps, then the reference's model options
     "$python" -c 'import json, sys; print(round(json.load(sys.stdin)["tokens_per_s"]))'
 }
 
+# user+system seconds of a command or function, children included (its output discarded).
+cpu_seconds() {
+  local TIMEFORMAT='%U %S'
+  { time "$@" >/dev/null 2>&1; } 2>"$tmp/time" || { echo "bench_lm: failed: $*" >&2; exit 1; }
+  awk '{print $1 + $2}' "$tmp/time"
+}
+
+# tokens per CPU-second over the steps beyond the warm-up (BENCH_CPU=1).
+cpu_rate() {  # tokens_per_step steps command... (the command takes the step count last)
+  local per_step=$1 steps=$2
+  shift 2
+  local short long
+  short=$(cpu_seconds "$@" "$warmup")
+  long=$(cpu_seconds "$@" "$steps")
+  "$python" -c "print(round($per_step * ($steps - $warmup) / ($long - $short)))"
+}
+
+cpp_steps() {  # config lstm steps
+  "$bin" train --config "$1" --threads 1 --output-dir "$tmp/cpu-run" --set "model.lstm=$2" \
+    --set train.log_every=1000000 --set "train.max_steps=$3"
+}
+
+py_steps() {  # python-args... steps
+  "$python" "$root/scripts/bench_lm_reference.py" --data "$LSTM_NLP_DATA/ptb" --threads 1 \
+    --warmup 1 "${@:1:$#-1}" --steps "${@: -1}"
+}
+
+cpp_cpu_rate() {  # config lstm steps tokens_per_step
+  cpu_rate "$4" "$3" cpp_steps "$1" "$2"
+}
+
+py_cpu_rate() {  # steps tokens_per_step python-args...
+  local steps=$1 per_step=$2
+  shift 2
+  cpu_rate "$per_step" "$steps" py_steps "$@"
+}
+
 ratio() { "$python" -c "print(f'{$1 / $2:.2f}x')"; }
 
-echo "lstm-lm training throughput on CPU, $threads thread(s), $(nproc) core(s); PyTorch reference: $("$python" -c 'import torch; print(torch.__version__)')"
+unit="tokens/s"
+[ "$bench_cpu" = 1 ] && unit="tokens per CPU-second"
+echo "lstm-lm training throughput on CPU ($unit), $threads thread(s), $cores core(s), load $(cut -d' ' -f1-3 /proc/loadavg); PyTorch reference: $("$python" -c 'import torch; print(torch.__version__)')"
 printf '%-34s %12s %14s %7s' "case" "python tok/s" "custom tok/s" "ratio"
 [ "$bench_torch" = 1 ] && printf ' %14s %7s' "torch:: tok/s" "ratio"
 echo
 
-run_case() {  # label config steps python-args...
-  local label=$1 config=$2 steps=$3
-  shift 3
+run_case() {  # label config steps tokens_per_step python-args...
+  local label=$1 config=$2 steps=$3 per_step=$4
+  shift 4
   local py custom
-  py=$(py_rate "$steps" "$@")
-  custom=$(cpp_rate "$config" custom "$steps")
+  if [ "$bench_cpu" = 1 ]; then
+    py=$(py_cpu_rate "$steps" "$per_step" "$@")
+    custom=$(cpp_cpu_rate "$config" custom "$steps" "$per_step")
+  else
+    py=$(py_rate "$steps" "$@")
+    custom=$(cpp_rate "$config" custom "$steps")
+  fi
   printf '%-34s %12s %14s %7s' "$label" "$py" "$custom" "$(ratio "$custom" "$py")"
   if [ "$bench_torch" = 1 ]; then
     local native
-    native=$(cpp_rate "$config" torch "$steps")
+    if [ "$bench_cpu" = 1 ]; then
+      native=$(cpp_cpu_rate "$config" torch "$steps" "$per_step")
+    else
+      native=$(cpp_rate "$config" torch "$steps")
+    fi
     printf ' %14s %7s' "$native" "$(ratio "$native" "$py")"
   fi
   echo
 }
 
-run_case "PTB small 2x200, bptt 20, batch 20" "$root/configs/lm/zaremba-small.yaml" "$steps_small" \
+run_case "PTB small 2x200, bptt 20, batch 20" "$root/configs/lm/zaremba-small.yaml" "$steps_small" 400 \
   --emsize 200 --nhid 200 --nlayers 2 --dropout 0 --bptt 20 --batch-size 20 --init-range 0.1 \
   --lr 1 --clip 5
 run_case "PTB tied 2x650, bptt 35, batch 20" "$root/configs/lm/zaremba-medium-tied.yaml" \
-  "$steps_tied" --emsize 650 --nhid 650 --nlayers 2 --dropout 0.5 --tied --bptt 35 \
+  "$steps_tied" 700 --emsize 650 --nhid 650 --nlayers 2 --dropout 0.5 --tied --bptt 35 \
   --batch-size 20 --init-range 0.05 --lr 1 --clip 5

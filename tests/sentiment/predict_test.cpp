@@ -95,7 +95,7 @@ TEST_F(SentimentPredictTest, KeepsOrderAndCountAndMarksBadLines) {
   std::vector<std::string> lines;
   for (int i = 0; i < 23; ++i) {
     std::string text = i % 3 ? "a good film" : "a bad plot";
-    for (int k = 0; k < i % 5; ++k) text += " and a dull story";
+    for (int k = 0; k < i % 4; ++k) text += " and a dull story";  // at most 61 bytes
     lines.push_back(text);
   }
   lines[4] = "";
