@@ -11,7 +11,7 @@
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "lm/lm_app.h"
+#include "models/lm/lm_app.h"
 
 namespace po = boost::program_options;
 using lstmnlp::cli::Command;

@@ -11,8 +11,8 @@
 
 #include "core/cli.h"
 #include "core/config.h"
-#include "sentiment/predict.h"
-#include "sentiment/sentiment.h"
+#include "models/sentiment/predict.h"
+#include "models/sentiment/sentiment.h"
 
 namespace po = boost::program_options;
 using lstmnlp::cli::Command;

@@ -1,4 +1,4 @@
-#include "lm/data.h"
+#include "datasets/lm_corpus.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,12 +1,12 @@
-#include "lm/language_model.h"
+#include "models/lm/language_model.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cmath>
 
-#include "lm/data.h"
-#include "lm/lm_task.h"
+#include "datasets/lm_corpus.h"
+#include "models/lm/lm_task.h"
 
 namespace lstmnlp::lm {
 namespace {

@@ -1,4 +1,4 @@
-#include "lm/lm_app.h"
+#include "models/lm/lm_app.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-#include "lm/lm_config.h"
+#include "models/lm/lm_config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lm/lm_task.h"
+#include "models/lm/lm_task.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/trainer.h"
-#include "lm/lm_app.h"
+#include "models/lm/lm_app.h"
 #include "lm_test_util.h"
 
 namespace lstmnlp::lm {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "lm/lm_config.h"
+#include "models/lm/lm_config.h"
 
 namespace lstmnlp::lm::testing {
 

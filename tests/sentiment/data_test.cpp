@@ -1,4 +1,4 @@
-#include "sentiment/data.h"
+#include "datasets/labelled_text.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,12 +1,12 @@
-#include "sentiment/model.h"
+#include "models/sentiment/model.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 
-#include "sentiment/batching.h"
-#include "sentiment/metrics.h"
+#include "datasets/length_batching.h"
+#include "models/sentiment/metrics.h"
 
 namespace lstmnlp {
 namespace {

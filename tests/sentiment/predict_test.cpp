@@ -1,4 +1,4 @@
-#include "sentiment/predict.h"
+#include "models/sentiment/predict.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "sentiment/sentiment.h"
+#include "models/sentiment/sentiment.h"
 
 namespace lstmnlp {
 namespace {

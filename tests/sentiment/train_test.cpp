@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "core/checkpoint.h"
-#include "sentiment/sentiment.h"
+#include "models/sentiment/sentiment.h"
 
 namespace lstmnlp {
 namespace {

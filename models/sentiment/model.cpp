@@ -1,4 +1,4 @@
-#include "sentiment/model.h"
+#include "models/sentiment/model.h"
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-#include "lm/generate.h"
+#include "models/lm/generate.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

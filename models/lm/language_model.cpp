@@ -1,4 +1,4 @@
-#include "lm/language_model.h"
+#include "models/lm/language_model.h"
 
 #include <torch/torch.h>
 

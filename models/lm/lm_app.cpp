@@ -1,4 +1,4 @@
-#include "lm/lm_app.h"
+#include "models/lm/lm_app.h"
 
 #include <filesystem>
 #include <fstream>

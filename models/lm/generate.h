@@ -16,7 +16,7 @@
 #include <functional>
 #include <vector>
 
-#include "lm/language_model.h"
+#include "models/lm/language_model.h"
 
 namespace lstmnlp::lm {
 

@@ -24,10 +24,10 @@
 
 #include "core/config.h"
 #include "core/trainer.h"
-#include "sentiment/batching.h"
-#include "sentiment/data.h"
-#include "sentiment/metrics.h"
-#include "sentiment/model.h"
+#include "datasets/labelled_text.h"
+#include "datasets/length_batching.h"
+#include "models/sentiment/metrics.h"
+#include "models/sentiment/model.h"
 #include "tokenization/sentencepiece_tokenizer.h"
 
 namespace lstmnlp {

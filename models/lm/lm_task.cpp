@@ -1,4 +1,4 @@
-#include "lm/lm_task.h"
+#include "models/lm/lm_task.h"
 
 #include <cmath>
 

@@ -13,7 +13,7 @@
 
 #include "core/config.h"
 #include "core/trainer.h"
-#include "lm/language_model.h"
+#include "models/lm/language_model.h"
 
 namespace lstmnlp::lm {
 

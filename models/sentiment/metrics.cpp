@@ -1,4 +1,4 @@
-#include "sentiment/metrics.h"
+#include "models/sentiment/metrics.h"
 
 #include <c10/util/Exception.h>
 

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "core/trainer.h"
-#include "lm/data.h"
-#include "lm/language_model.h"
-#include "lm/lm_config.h"
+#include "datasets/lm_corpus.h"
+#include "models/lm/language_model.h"
+#include "models/lm/lm_config.h"
 
 namespace lstmnlp::lm {
 

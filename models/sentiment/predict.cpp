@@ -1,4 +1,4 @@
-#include "sentiment/predict.h"
+#include "models/sentiment/predict.h"
 
 #include <ATen/Parallel.h>
 
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "sentiment/sentiment.h"
+#include "models/sentiment/sentiment.h"
 
 namespace lstmnlp {
 namespace {

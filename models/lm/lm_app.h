@@ -19,10 +19,10 @@
 #include <string>
 
 #include "core/trainer.h"
-#include "lm/data.h"
-#include "lm/generate.h"
-#include "lm/lm_config.h"
-#include "lm/lm_task.h"
+#include "datasets/lm_corpus.h"
+#include "models/lm/generate.h"
+#include "models/lm/lm_config.h"
+#include "models/lm/lm_task.h"
 
 namespace lstmnlp::lm {
 

@@ -1,4 +1,4 @@
-#include "sentiment/batching.h"
+#include "datasets/length_batching.h"
 
 #include <algorithm>
 #include <numeric>

@@ -1,4 +1,4 @@
-#include "sentiment/sentiment.h"
+#include "models/sentiment/sentiment.h"
 
 #include <chrono>
 #include <filesystem>
