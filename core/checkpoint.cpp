@@ -135,6 +135,10 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
     archive.write("optimizer", opt_archive);
   }
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  archive.write("averaged_count", torch::tensor(static_cast<int64_t>(meta.averaged.size())));
+  for (size_t i = 0; i < meta.averaged.size(); ++i) {
+    archive.write("a" + std::to_string(i), meta.averaged[i].detach().to(torch::kCPU));
+  }
 
   std::ostringstream buffer;
   archive.save_to(buffer);
@@ -192,6 +196,26 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
     } catch (const c10::Error& e) {
       throw InputError(path + ": optimizer state does not match (" +
                        std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    }
+  }
+  // Checkpoints written before weight averaging existed have no average: training starts one.
+  torch::Tensor averaged_count;
+  if (archive.try_read("averaged_count", averaged_count)) {
+    const auto params = model.parameters();
+    const int64_t count = averaged_count.item<int64_t>();
+    if (count != 0 && count != static_cast<int64_t>(params.size())) {
+      throw InputError(path + ": checkpoint averages " + std::to_string(count) +
+                       " parameters, the model has " + std::to_string(params.size()));
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      torch::Tensor average;
+      archive.read("a" + std::to_string(i), average);
+      if (average.sizes() != params[i].sizes()) {
+        throw InputError(path + ": averaged parameter " + std::to_string(i) + " has shape " +
+                         shape_of(average) + " in the checkpoint but " + shape_of(params[i]) +
+                         " in the model");
+      }
+      meta.averaged.push_back(average.to(params[i].device()));
     }
   }
   if (restore_rng) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lstmnlp {
 
@@ -24,6 +25,9 @@ struct CheckpointMeta {
   std::string tokenizer_model;  ///< serialized SentencePiece model ("" when none)
   std::string extra;            ///< app-specific state (e.g. JSON: the vocabulary)
   std::string loop_state;       ///< the training loop's position and best score (JSON)
+  /// The training loop's moving average of the parameters, in parameters() order (empty when
+  /// train.ema_decay is off). Written and read by save_checkpoint and load_checkpoint only.
+  std::vector<torch::Tensor> averaged;
 };
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).

@@ -64,6 +64,7 @@ Trainer::Trainer(TrainTask& task, TrainerOptions options)
                                       /*restore_rng=*/true, options_.kind);
     step_ = meta.step;
     epoch_ = meta.epoch;
+    if (options_.train.loop.ema_decay > 0) average_ = meta.averaged;
     nlohmann::json state;
     try {
       state = nlohmann::json::parse(meta.loop_state);
@@ -103,9 +104,35 @@ void Trainer::save(const std::string& name) {
   }
   CheckpointMeta meta{
       options_.kind,  step_,       epoch_, options_.config_yaml, options_.tokenizer_model,
-      options_.extra, state.dump()};
+      options_.extra, state.dump(), average_swapped_in_ ? std::vector<torch::Tensor>{} : average_};
   save_checkpoint((std::filesystem::path(options_.run_dir) / name).string(), task_.model(),
                   optimizer_.get(), meta);
+}
+
+void Trainer::update_average() {
+  torch::NoGradGuard no_grad;
+  const auto params = task_.model().parameters();
+  if (average_.empty()) {
+    for (const auto& p : params) average_.push_back(p.detach().clone());
+    return;
+  }
+  // As TensorFlow's ExponentialMovingAverage with num_updates: early on the average forgets
+  // faster, so it is not dominated by the initial weights.
+  const double decay = std::min(options_.train.loop.ema_decay, (1.0 + step_) / (10.0 + step_));
+  for (size_t i = 0; i < params.size(); ++i) {
+    average_[i].mul_(decay).add_(params[i].detach(), 1.0 - decay);
+  }
+}
+
+void Trainer::swap_average() {
+  torch::NoGradGuard no_grad;
+  const auto params = task_.model().parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto raw = params[i].detach().clone();
+    params[i].detach().copy_(average_[i]);
+    average_[i].copy_(raw);
+  }
+  average_swapped_in_ = !average_swapped_in_;
 }
 
 TrainSummary Trainer::run() {
@@ -124,7 +151,11 @@ TrainSummary Trainer::run() {
 
   // Evaluates, keeps best.pt and latest.pt, and tells whether patience ran out. The loop state
   // saved with them points at the next batch to train.
+  // With weight averaging the evaluation, and best.pt, see the averaged weights; latest.pt keeps
+  // the raw ones (and the average) so that a resume continues the same run.
   auto evaluate = [&](double epoch_label) {
+    const bool averaged = !average_.empty();
+    if (averaged) swap_average();
     auto result = task_.evaluate();
     nlohmann::json record = {{"split", "valid"}, {"step", step_}, {"epoch", epoch_label}};
     record.update(result.metrics);
@@ -139,6 +170,7 @@ TrainSummary Trainer::run() {
     } else {
       ++evals_without_improvement_;
     }
+    if (averaged) swap_average();
     save("latest.pt");
     return loop.patience > 0 && evals_without_improvement_ >= loop.patience;
   };
@@ -171,6 +203,7 @@ TrainSummary Trainer::run() {
         torch::nn::utils::clip_grad_norm_(task_.model().parameters(), loop.clip_norm);
       }
       optimizer_->step();
+      if (loop.ema_decay > 0) update_average();
       train_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
       ++step_;
       ++batch_;

@@ -61,6 +61,10 @@ struct LoopConfig {
   int64_t eval_every = 0;   ///< steps between evaluations (0 = at each epoch's end only)
   int64_t save_every = 0;   ///< steps between latest.pt saves (0 = at evaluations only)
   int patience = 0;         ///< stop after this many evaluations without improvement (0 = off)
+  /// Keep an exponential moving average of the weights with this decay per step (e.g. 0.999,
+  /// about the last 1,000 steps); evaluations and best.pt then use the averaged weights, while
+  /// training goes on from the raw ones (0 = off).
+  double ema_decay = 0.0;
 
   template <class V>
   void visit(V& v) {
@@ -71,6 +75,7 @@ struct LoopConfig {
     v("eval_every", eval_every, config::Range{0, 1e12});
     v("save_every", save_every, config::Range{0, 1e12});
     v("patience", patience, config::Range{0, 1e6});
+    v("ema_decay", ema_decay, config::Range{0.0, 0.999999});
   }
 };
 
@@ -158,6 +163,9 @@ class Trainer {
   void save(const std::string& name);
   void set_lr(double lr);
   int64_t total_steps();
+  void update_average();
+  /// Swaps the model's parameters with the moving average (a second call swaps them back).
+  void swap_average();
 
   TrainTask& task_;
   TrainerOptions options_;
@@ -167,6 +175,8 @@ class Trainer {
   int64_t batch_ = 0;  // next batch within epoch_
   std::optional<EvalResult> best_;
   int evals_without_improvement_ = 0;
+  std::vector<torch::Tensor> average_;  // moving average of the parameters (train.ema_decay)
+  bool average_swapped_in_ = false;     // the model holds the average, average_ the raw weights
 };
 
 }  // namespace lstmnlp

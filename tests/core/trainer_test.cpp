@@ -112,6 +112,45 @@ TEST_F(TrainerTest, ResumeContinuesTheSameRunExactly) {
   }
 }
 
+// The weight average that a checkpoint holds.
+std::vector<torch::Tensor> averaged_in(const fs::path& checkpoint) {
+  RegressionTask scratch;
+  return load_checkpoint(checkpoint.string(), scratch.model(), nullptr).averaged;
+}
+
+TEST_F(TrainerTest, WeightAverageIsWhatEvaluationSeesAndResumesExactly) {
+  auto averaging = [&](const std::string& sub, int64_t max_steps, const std::string& resume = "") {
+    auto o = options(sub, max_steps, resume);
+    o.train.loop.ema_decay = 0.9;
+    return o;
+  };
+  torch::manual_seed(11);
+  RegressionTask straight;
+  const auto full = Trainer(straight, averaging("straight", 0)).run();
+  const auto average = averaged_in(dir_ / "straight" / "latest.pt");
+  const auto raw = straight.model_->parameters();
+  ASSERT_EQ(average.size(), raw.size());
+  EXPECT_FALSE(torch::equal(average[0], raw[0].detach())) << "the average is not the raw weights";
+
+  // The last evaluation scored the averaged weights, not the raw ones the model keeps.
+  RegressionTask check;
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < average.size(); ++i) check.model_->parameters()[i].copy_(average[i]);
+  }
+  EXPECT_DOUBLE_EQ(check.evaluate().score, full.last->score);
+
+  // Interrupted at step 7 and resumed, the run ends with the same average.
+  torch::manual_seed(11);
+  RegressionTask first;
+  Trainer(first, averaging("split", 7)).run();
+  RegressionTask second;
+  Trainer(second, averaging("split", 0, (dir_ / "split" / "latest.pt").string())).run();
+  const auto resumed = averaged_in(dir_ / "split" / "latest.pt");
+  ASSERT_EQ(resumed.size(), average.size());
+  for (size_t i = 0; i < average.size(); ++i) EXPECT_TRUE(torch::equal(resumed[i], average[i]));
+}
+
 TEST_F(TrainerTest, KeepsBestCheckpointAndWritesMetrics) {
   RegressionTask task;
   const auto summary = Trainer(task, options("best", 0)).run();
