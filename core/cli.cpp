@@ -1,5 +1,6 @@
 #include "core/cli.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <boost/program_options.hpp>
@@ -12,6 +13,17 @@ namespace po = boost::program_options;
 
 namespace lstmnlp::cli {
 namespace {
+
+// LibTorch's set_num_threads does not reach OpenBLAS's own thread pool, which otherwise starts one
+// thread per core under every GEMM and, beside LibTorch's threads, oversubscribes the CPU (on a
+// 2-core machine, --threads 1 ran an LSTM language model at half speed). When the process's BLAS
+// is OpenBLAS, give it the same count.
+void set_cpu_threads(int threads) {
+  torch::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  void* symbol = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (symbol != nullptr) reinterpret_cast<SetThreads>(symbol)(threads);
+}
 
 po::options_description common_options(CommonOptions& common) {
   po::options_description desc("Common options");
@@ -62,7 +74,7 @@ void run_command(const std::string& program, const Command& command,
   common.seed_given = vm.count("seed") > 0;
 
   if (common.threads < 0) throw InputError("--threads must be >= 0");
-  if (common.threads > 0) torch::set_num_threads(common.threads);
+  if (common.threads > 0) set_cpu_threads(common.threads);
   torch::manual_seed(common.seed);
   command.run(common, vm);
 }

@@ -31,8 +31,9 @@ bench_cpu=${BENCH_CPU:-0}
 cores=$(nproc)
 if [ "$bench_cpu" = 1 ]; then
   threads=1
-  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 fi
+# torch.set_num_threads does not reach OpenBLAS's own pool; give both programs the same count.
+export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 
 [ -x "$bin" ] || { echo "bench_lm: $bin not built (scripts/build.sh)" >&2; exit 2; }
 [ -f "$LSTM_NLP_DATA/ptb/train.txt" ] || { echo "bench_lm: no PTB at $LSTM_NLP_DATA/ptb" >&2; exit 2; }

@@ -1,5 +1,6 @@
 #include "core/cli.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <boost/program_options.hpp>
@@ -62,6 +63,26 @@ TEST(Cli, SuccessParsesCommonAndOwnOptions) {
   EXPECT_TRUE(seen.seed_given);
   EXPECT_EQ(seen.sets, (std::vector<std::string>{"a.b=1", "c.d=2"}));
   EXPECT_EQ(seen.output_dir, "runs/x");
+}
+
+// OpenBLAS's thread count, or -1 when the process's BLAS is not OpenBLAS.
+int openblas_threads() {
+  void* symbol = dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+  return symbol == nullptr ? -1 : reinterpret_cast<int (*)()>(symbol)();
+}
+
+TEST(Cli, ThreadsReachLibTorchAndOpenBlas) {
+  const int torch_before = torch::get_num_threads();
+  const int blas_before = openblas_threads();
+  EXPECT_EQ(run({"ok", "--threads", "1"}), 0);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  if (blas_before < 0) {
+    std::cout << "BLAS is not OpenBLAS; only LibTorch's thread count checked\n";
+  } else {
+    EXPECT_EQ(openblas_threads(), 1);
+  }
+  EXPECT_EQ(run({"ok", "--threads", std::to_string(torch_before)}), 0);
+  EXPECT_EQ(torch::get_num_threads(), torch_before);
 }
 
 TEST(Cli, HelpExitsZero) {
