@@ -1,6 +1,9 @@
 #include "models/sentiment/predict.h"
 
 #include <ATen/Parallel.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -19,6 +22,9 @@ namespace {
 namespace fs = std::filesystem;
 
 enum class LineStatus { kOk, kEmpty, kInvalidUtf8 };
+
+// Allocations from this size up are mapped and unmapped individually (see mallopt below).
+constexpr int kMmapThresholdBytes = 1 << 20;
 
 // Reads lines from a stream in large blocks, keeping at most `max_line_bytes` of each line, so a
 // file without newlines cannot exhaust memory.
@@ -289,6 +295,12 @@ PredictSummary run_sentiment_predict(const SentimentPredictOptions& options, std
     }
     if (fs::is_directory(input)) throw InputError(input + ": is a directory, expected a file");
   }
+#if defined(__GLIBC__)
+  // Batches of varying shape make activation buffers of many sizes; once glibc's dynamic mmap
+  // threshold has grown past them they fragment the heap and peak memory creeps up with the
+  // input's length. A fixed threshold returns every large buffer to the system when freed.
+  mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
+#endif
   auto classifier = SentimentCheckpoint::load(options.checkpoint, options.device);
 
   std::ofstream file;
