@@ -104,7 +104,9 @@ void Trainer::save(const std::string& name) {
   }
   CheckpointMeta meta{
       options_.kind,  step_,       epoch_, options_.config_yaml, options_.tokenizer_model,
-      options_.extra, state.dump(), average_swapped_in_ ? std::vector<torch::Tensor>{} : average_};
+      options_.extra, state.dump()};
+  // best.pt is saved while the model holds the average; it carries no second copy.
+  if (!average_swapped_in_) meta.averaged = average_;
   save_checkpoint((std::filesystem::path(options_.run_dir) / name).string(), task_.model(),
                   optimizer_.get(), meta);
 }
@@ -150,9 +152,9 @@ TrainSummary Trainer::run() {
   Progress progress("train", total, "steps");
 
   // Evaluates, keeps best.pt and latest.pt, and tells whether patience ran out. The loop state
-  // saved with them points at the next batch to train.
-  // With weight averaging the evaluation, and best.pt, see the averaged weights; latest.pt keeps
-  // the raw ones (and the average) so that a resume continues the same run.
+  // saved with them points at the next batch to train. With weight averaging, the evaluation and
+  // best.pt see the averaged weights; latest.pt keeps the raw ones (and the average) so that a
+  // resume continues the same run.
   auto evaluate = [&](double epoch_label) {
     const bool averaged = !average_.empty();
     if (averaged) swap_average();
