@@ -145,14 +145,11 @@ struct StreamTask {
   }
 };
 
-/// Experiment 4 (section `adding`).
-struct AddingTask : StreamTask {
-  static constexpr const char* kName = "adding";
+/// The keys of experiments 4 and 5, whose sequences have a minimal length.
+struct MinLengthTask : StreamTask {
   /// The minimal sequence length T; lengths are uniform in [T, T + T/10].
   int64_t min_length = 100;
 
-  static ModelConfig default_model();
-  static TrainConfig default_train();
   template <class V>
   void visit(V& v) {
     v("min_length", min_length, config::Range{22, 1e6});
@@ -160,18 +157,18 @@ struct AddingTask : StreamTask {
   }
 };
 
-/// Experiment 5 (section `multiplication`).
-struct MultiplicationTask : StreamTask {
-  static constexpr const char* kName = "multiplication";
-  int64_t min_length = 100;
-
+/// Experiment 4 (section `adding`).
+struct AddingTask : MinLengthTask {
+  static constexpr const char* kName = "adding";
   static ModelConfig default_model();
   static TrainConfig default_train();
-  template <class V>
-  void visit(V& v) {
-    v("min_length", min_length, config::Range{22, 1e6});
-    visit_stream(v);
-  }
+};
+
+/// Experiment 5 (section `multiplication`).
+struct MultiplicationTask : MinLengthTask {
+  static constexpr const char* kName = "multiplication";
+  static ModelConfig default_model();
+  static TrainConfig default_train();
 };
 
 /// Experiment 6 (section `temporal_order`).

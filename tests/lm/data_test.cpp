@@ -12,17 +12,8 @@ namespace lstmnlp::lm {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::input_error_of;
 using testing::TempDir;
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no InputError";
-}
 
 TEST(LmData, BatchifyMakesContiguousStreams) {
   const auto ids = torch::arange(27, torch::kInt64);

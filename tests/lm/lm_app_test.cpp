@@ -13,18 +13,9 @@
 namespace lstmnlp::lm {
 namespace {
 
+using testing::input_error_of;
 using testing::TempDir;
 using testing::tiny_config;
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no InputError";
-}
 
 // One tiny training run shared by the tests below.
 class LmAppTest : public ::testing::Test {

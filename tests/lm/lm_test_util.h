@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "models/lm/lm_config.h"
 
 namespace lstmnlp::lm::testing {
@@ -31,6 +32,17 @@ class TempDir {
  private:
   fs::path path_;
 };
+
+/// The message of the InputError that `f` throws, or "no InputError".
+template <class F>
+std::string input_error_of(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no InputError";
+}
 
 inline void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
