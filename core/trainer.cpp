@@ -192,7 +192,12 @@ TrainSummary Trainer::run() {
       task_.model().train();
       const double lr = scheduled_lr(options_.train.opt, epoch_, step_, total);
       set_lr(lr);
-      optimizer_->zero_grad();
+      // Drop the gradients rather than zero them (PyTorch 2's default): backward then stores
+      // each parameter's first gradient instead of adding it to zeros, a pass over every weight
+      // saved per step. Every optimizer skips a parameter that got no gradient.
+      for (auto& group : optimizer_->param_groups()) {
+        for (auto& p : group.params()) p.mutable_grad().reset();
+      }
       const auto t0 = Clock::now();
       const StepResult result = task_.train_step(epoch_, batch_);
       const double mean = result.loss_sum / std::max<int64_t>(1, result.units);
