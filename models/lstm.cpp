@@ -5,38 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <ostream>
 #include <sstream>
 
 #include "core/error.h"
-
-// The fused loops below read and write the same row index of buffers that may alias exactly
-// (in-place state updates), which is safe to vectorise; tell the compiler so.
-#if defined(__clang__)
-#define LSTMNLP_IVDEP _Pragma("clang loop vectorize(assume_safety)")
-#elif defined(__GNUC__)
-#define LSTMNLP_IVDEP _Pragma("GCC ivdep")
-#else
-#define LSTMNLP_IVDEP
-#endif
-
-// The row kernels stay out of line (inlined into the dispatch lambdas, GCC stops vectorising
-// them), and on x86-64 each also exists compiled for AVX2+FMA, picked at run time.
-#if defined(__GNUC__)
-#define LSTMNLP_NOINLINE __attribute__((noinline))
-#define LSTMNLP_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define LSTMNLP_NOINLINE
-#define LSTMNLP_ALWAYS_INLINE inline
-#endif
-#if defined(__GNUC__) && defined(__x86_64__)
-#define LSTMNLP_HAVE_AVX2_KERNELS 1
-#define LSTMNLP_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define LSTMNLP_HAVE_AVX2_KERNELS 0
-#endif
+#include "models/cpu_kernels.h"
 
 namespace lstmnlp {
 
@@ -65,51 +39,15 @@ LSTMOptions::LSTMOptions(int64_t input_size, int64_t hidden_size)
 
 namespace {
 
+using kernels::MathFor;
+#if LSTMNLP_HAVE_AVX2_KERNELS
+using kernels::cpu_has_avx2;
+#endif
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 int64_t num_gates(LSTMCellType cell) { return cell == LSTMCellType::k1997 ? 3 : 4; }
-
-// ----------------------------------------------------------------------------------------------
-// Elementwise math. The float versions are branch-free Cephes-style approximations (about 1 ulp
-// for exp, 2e-7 absolute for sigmoid and tanh) written so that the compiler vectorises the gate
-// loops; libm calls would not be.
-
-struct FloatMath {
-  static inline float exp(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float fx = x * 1.44269504088896341f;
-    const int32_t n = static_cast<int32_t>(fx + (fx >= 0.0f ? 0.5f : -0.5f));
-    const float nf = static_cast<float>(n);
-    // Cody-Waite reduction: r = x - n*ln(2) in two parts.
-    float r = x - nf * 0.693359375f;
-    r = r + nf * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    const int32_t bits = (n + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-  }
-  static inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
-  // 1 - 2/(e^{2x} + 1): absolute error below 2e-7 everywhere and no branch, which would stop
-  // the vectoriser.
-  static inline float tanh(float x) { return 1.0f - 2.0f / (exp(2.0f * x) + 1.0f); }
-};
-
-struct DoubleMath {
-  static inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-  static inline double tanh(double x) { return std::tanh(x); }
-};
-
-template <typename scalar_t>
-using MathFor = std::conditional_t<std::is_same_v<scalar_t, float>, FloatMath, DoubleMath>;
 
 // ----------------------------------------------------------------------------------------------
 // One time step of one layer and direction, as raw pointers into (B, ...) row-major buffers.
@@ -284,11 +222,6 @@ template <typename scalar_t, LSTMCellType kCell>
 LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void backward_rows_avx2(const BackwardStep<scalar_t>& s,
                                                              int64_t begin, int64_t end) {
   backward_rows_body<scalar_t, kCell>(s, begin, end);
-}
-
-bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
 }
 #endif
 

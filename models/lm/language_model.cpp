@@ -16,55 +16,6 @@ LstmBackend parse_lstm_backend(const std::string& name) {
   throw InputError("unknown LSTM implementation '" + name + "' (expected custom or torch)");
 }
 
-namespace {
-
-// See linear_cross_entropy(). The forward keeps the softmax in the logits buffer; the backward
-// turns it into the logits' gradient in place (softmax - one_hot, times the incoming gradient).
-class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> {
- public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias,
-                               const torch::Tensor& target) {
-    auto probs = torch::addmm(bias, x, weight.t());  // the logits, then the softmax in place
-    const auto target_logit = probs.gather(1, target.unsqueeze(1)).squeeze(1);
-    const auto [max_logit, argmax] = probs.max(1, /*keepdim=*/true);
-    at::_softmax_out(probs, probs, /*dim=*/1, /*half_to_float=*/false);
-    // log-sum-exp from the likeliest token, whose probability (>= 1/V) cannot underflow.
-    const auto log_norm = (max_logit - probs.gather(1, argmax).log()).squeeze(1);
-    ctx->save_for_backward({x, weight, probs, target});
-    return (log_norm - target_logit).sum();
-  }
-
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
-                                               torch::autograd::tensor_list grad_outputs) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& x = saved[0];
-    const auto& weight = saved[1];
-    auto grad = saved[2];  // the softmax, turned into d loss / d logits in place
-    const auto& target = saved[3];
-    const auto& g = grad_outputs[0];
-    grad.mul_(g);
-    grad.scatter_add_(1, target.unsqueeze(1), (-g).expand({grad.size(0), 1}).to(grad.dtype()));
-    return {grad.mm(weight), grad.t().mm(x), grad.sum(0), torch::Tensor()};
-  }
-};
-
-}  // namespace
-
-torch::Tensor linear_cross_entropy(const torch::Tensor& x, const torch::Tensor& weight,
-                                   const torch::Tensor& bias, const torch::Tensor& target) {
-  TORCH_CHECK(x.dim() == 2 && weight.dim() == 2 && bias.dim() == 1 && target.dim() == 1,
-              "linear_cross_entropy expects x (N, H), weight (V, H), bias (V), target (N); got ",
-              x.sizes(), ", ", weight.sizes(), ", ", bias.sizes(), ", ", target.sizes());
-  TORCH_CHECK(
-      x.size(1) == weight.size(1) && bias.size(0) == weight.size(0) && target.size(0) == x.size(0),
-      "linear_cross_entropy: sizes do not agree: x ", x.sizes(), ", weight ", weight.sizes(),
-      ", bias ", bias.sizes(), ", target ", target.sizes());
-  TORCH_CHECK(target.scalar_type() == torch::kInt64, "target must be int64, got ",
-              target.scalar_type());
-  return LinearCrossEntropy::apply(x, weight, bias, target);
-}
-
 LanguageModelOptions::LanguageModelOptions(int64_t vocab_size, int64_t embedding_size,
                                            int64_t hidden_size)
     : vocab_size_(vocab_size), embedding_size_(embedding_size), hidden_size_(hidden_size) {}

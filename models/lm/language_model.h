@@ -27,6 +27,7 @@
 #include <tuple>
 #include <vector>
 
+#include "models/lm/linear_cross_entropy.h"
 #include "models/lstm.h"
 
 namespace lstmnlp::lm {
@@ -45,14 +46,6 @@ enum class LstmBackend {
 
 /// Parses "custom" or "torch"; throws InputError for anything else.
 LstmBackend parse_lstm_backend(const std::string& name);
-
-/// The summed cross-entropy of the linear decoder's logits x·W^T + b against `target`, with its
-/// gradient, without materialising log-probabilities: the softmax is computed in place over the
-/// logits and reused by the backward pass (one (N, V) buffer instead of four, fewer passes over
-/// it). Equals cross_entropy(addmm(bias, x, weight.t()), target, sum).
-/// x: (N, H); weight: (V, H); bias: (V); target: (N) int64 in [0, V). Returns a scalar.
-torch::Tensor linear_cross_entropy(const torch::Tensor& x, const torch::Tensor& weight,
-                                   const torch::Tensor& bias, const torch::Tensor& target);
 
 /// Options of LanguageModel.
 struct LanguageModelOptions {
