@@ -1,9 +1,11 @@
 #include "core/cli.h"
 
 #include <dlfcn.h>
+#include <strings.h>
 #include <torch/torch.h>
 
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -12,18 +14,27 @@
 namespace po = boost::program_options;
 
 namespace lstmnlp::cli {
-namespace {
 
-// LibTorch's set_num_threads does not reach OpenBLAS's own thread pool, which otherwise starts one
-// thread per core under every GEMM and, beside LibTorch's threads, oversubscribes the CPU (on a
-// 2-core machine, --threads 1 ran an LSTM language model at half speed). When the process's BLAS
-// is OpenBLAS, give it the same count.
-void set_cpu_threads(int threads) {
-  torch::set_num_threads(threads);
-  using SetThreads = void (*)(int);
-  void* symbol = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-  if (symbol != nullptr) reinterpret_cast<SetThreads>(symbol)(threads);
+ThreadPlan plan_cpu_threads(int requested, int torch_default, bool separate_blas_pool,
+                            bool passive_wait) {
+  const bool contend = separate_blas_pool && !passive_wait;
+  if (requested <= 0) return {contend && torch_default > 1 ? 1 : 0, 0};
+  return {contend && requested > 1 ? 1 : requested, requested};
 }
+
+void set_cpu_threads(int requested) {
+  // openblas_get_parallel(): 0 sequential, 1 its own pthreads pool, 2 OpenMP (LibTorch's pool).
+  void* parallel = dlsym(RTLD_DEFAULT, "openblas_get_parallel");
+  const bool separate = parallel != nullptr && reinterpret_cast<int (*)()>(parallel)() == 1;
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const bool passive = policy != nullptr && strcasecmp(policy, "passive") == 0;
+  const ThreadPlan plan = plan_cpu_threads(requested, torch::get_num_threads(), separate, passive);
+  if (plan.torch > 0) torch::set_num_threads(plan.torch);
+  void* set_blas = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (plan.blas > 0 && set_blas != nullptr) reinterpret_cast<void (*)(int)>(set_blas)(plan.blas);
+}
+
+namespace {
 
 po::options_description common_options(CommonOptions& common) {
   po::options_description desc("Common options");
@@ -32,7 +43,7 @@ po::options_description common_options(CommonOptions& common) {
       "set", po::value(&common.sets)->composing(),
       "override a config value, e.g. --set train.lr=0.5 (repeatable)")(
       "seed", po::value(&common.seed), "random seed (default 1234)")(
-      "threads", po::value(&common.threads), "intra-op CPU threads (0 = LibTorch's default)")(
+      "threads", po::value(&common.threads), "CPU threads (0 = the defaults, one per core)")(
       "output-dir,o", po::value(&common.output_dir), "directory for run outputs")(
       "device", po::value(&common.device)->default_value("auto"), "auto, cpu, cuda or cuda:N");
   return desc;
@@ -74,7 +85,7 @@ void run_command(const std::string& program, const Command& command,
   common.seed_given = vm.count("seed") > 0;
 
   if (common.threads < 0) throw InputError("--threads must be >= 0");
-  if (common.threads > 0) set_cpu_threads(common.threads);
+  set_cpu_threads(common.threads);
   torch::manual_seed(common.seed);
   command.run(common, vm);
 }

@@ -30,7 +30,7 @@ struct CommonOptions {
   std::string config;             ///< --config FILE ("" when absent)
   std::vector<std::string> sets;  ///< --set section.key=value, in order
   uint64_t seed = 1234;           ///< --seed
-  int threads = 0;                ///< --threads (0 = LibTorch's default)
+  int threads = 0;                ///< --threads (0 = one per core; see set_cpu_threads())
   std::string output_dir;         ///< --output-dir ("" when absent)
   std::string device = "auto";    ///< --device auto|cpu|cuda|cuda:N
   bool seed_given = false;        ///< whether --seed was on the command line
@@ -48,6 +48,28 @@ struct Command {
   /// Runs the command. Throws InputError for bad input.
   std::function<void(const CommonOptions&, const boost::program_options::variables_map&)> run;
 };
+
+/// How a process's CPU threads are split between LibTorch's intra-op pool (OpenMP) and
+/// OpenBLAS's own pool; 0 leaves a count as it is.
+struct ThreadPlan {
+  int torch = 0;
+  int blas = 0;
+};
+
+/// The split for --threads `requested` (0 = the defaults; LibTorch's is `torch_default`).
+/// Normally both pools get `requested`. But when OpenBLAS runs its own pthreads pool
+/// (`separate_blas_pool`) and OpenMP's wait policy is not passive, LibTorch's idle OpenMP threads
+/// spin after every parallel region and starve OpenBLAS's threads of the same cores (on 2 cores
+/// this cut training speed by 3x), so LibTorch keeps 1 thread and OpenBLAS gets them all: the
+/// matrix products, most of the work, still use every core, and LibTorch's elementwise
+/// operations are bound by memory rather than cores. OMP_WAIT_POLICY=PASSIVE in the environment
+/// (read only at start-up) lets both pools have all the threads.
+ThreadPlan plan_cpu_threads(int requested, int torch_default, bool separate_blas_pool,
+                            bool passive_wait);
+
+/// Applies plan_cpu_threads() to this process: asks OpenBLAS (when it is the BLAS) whether it
+/// has its own pool and reads OMP_WAIT_POLICY.
+void set_cpu_threads(int requested);
 
 /// Parses argv, dispatches to a command, applies --threads and --seed, and maps exceptions to
 /// exit codes. Returns the process exit status.

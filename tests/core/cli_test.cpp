@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/program_options.hpp>
+#include <cstdlib>
+#include <string>
+#include <utility>
 
 #include "core/error.h"
 
@@ -71,6 +74,24 @@ int openblas_threads() {
   return symbol == nullptr ? -1 : reinterpret_cast<int (*)()>(symbol)();
 }
 
+TEST(Cli, ThreadPlanKeepsLibTorchToOneThreadBesideASpinningOpenBlasPool) {
+  auto plan = [](int requested, int torch_default, bool separate, bool passive) {
+    const ThreadPlan p = plan_cpu_threads(requested, torch_default, separate, passive);
+    return std::make_pair(p.torch, p.blas);
+  };
+  using P = std::pair<int, int>;
+  // Two pools on the same cores, OpenMP threads spinning: the BLAS gets the threads.
+  EXPECT_EQ(plan(4, 8, true, false), P(1, 4));
+  EXPECT_EQ(plan(0, 8, true, false), P(1, 0));
+  EXPECT_EQ(plan(1, 8, true, false), P(1, 1));
+  EXPECT_EQ(plan(0, 1, true, false), P(0, 0));
+  // A passive wait policy, or a BLAS without its own pool: both get what was asked.
+  EXPECT_EQ(plan(4, 8, true, true), P(4, 4));
+  EXPECT_EQ(plan(4, 8, false, false), P(4, 4));
+  EXPECT_EQ(plan(0, 8, false, false), P(0, 0));
+  EXPECT_EQ(plan(0, 8, true, true), P(0, 0));
+}
+
 TEST(Cli, ThreadsReachLibTorchAndOpenBlas) {
   const int torch_before = torch::get_num_threads();
   const int blas_before = openblas_threads();
@@ -80,9 +101,18 @@ TEST(Cli, ThreadsReachLibTorchAndOpenBlas) {
     std::cout << "BLAS is not OpenBLAS; only LibTorch's thread count checked\n";
   } else {
     EXPECT_EQ(openblas_threads(), 1);
+    // The plan for this process: OpenBLAS's kind of pool and the wait policy, as found here.
+    void* parallel = dlsym(RTLD_DEFAULT, "openblas_get_parallel");
+    const bool separate = parallel != nullptr && reinterpret_cast<int (*)()>(parallel)() == 1;
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    const bool passive = policy != nullptr && std::string(policy) == "PASSIVE";
+    EXPECT_EQ(run({"ok", "--threads", "3"}), 0);
+    EXPECT_EQ(openblas_threads(), 3);
+    EXPECT_EQ(torch::get_num_threads(), plan_cpu_threads(3, 0, separate, passive).torch)
+        << "OpenBLAS pool of its own: " << separate << ", passive wait: " << passive;
+    reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))(blas_before);
   }
-  EXPECT_EQ(run({"ok", "--threads", std::to_string(torch_before)}), 0);
-  EXPECT_EQ(torch::get_num_threads(), torch_before);
+  torch::set_num_threads(torch_before);
 }
 
 TEST(Cli, HelpExitsZero) {
