@@ -10,8 +10,9 @@
 #   scripts/bench_lm.sh [threads]
 #
 # Environment: LSTM_NLP_DATA (default ../shared/data), LSTM_LM_BIN (default build/bin/lstm-lm),
-# PYTHON (default /usr/bin/python3, Debian's python3-torch), STEPS_SMALL (300), STEPS_TIED (100),
-# WARMUP (20 steps, not timed), BENCH_TORCH (1).
+# PYTHON (default /usr/bin/python3, Debian's python3-torch), STEPS_SMALL (300), STEPS_TIED (60),
+# WARMUP (20 steps, not timed), BENCH_TORCH (1), ROUNDS (3: the programs run in turn, ROUNDS
+# times, and the median of each is compared; every round's figures follow the table).
 #
 # BENCH_CPU=1 measures tokens per CPU-second instead of per wall-clock second, single-threaded
 # (torch and OpenBLAS): each program runs WARMUP and then STEPS steps, and the difference of their
@@ -24,10 +25,11 @@ bin=${LSTM_LM_BIN:-$root/build/bin/lstm-lm}
 python=${PYTHON:-/usr/bin/python3}
 export LSTM_NLP_DATA=${LSTM_NLP_DATA:-$root/../shared/data}
 steps_small=${STEPS_SMALL:-300}
-steps_tied=${STEPS_TIED:-100}
+steps_tied=${STEPS_TIED:-60}
 warmup=${WARMUP:-20}
 bench_torch=${BENCH_TORCH:-1}
 bench_cpu=${BENCH_CPU:-0}
+rounds=${ROUNDS:-3}
 cores=$(nproc)
 if [ "$bench_cpu" = 1 ]; then
   threads=1
@@ -110,38 +112,65 @@ ratio() { "$python" -c "print(f'{$1 / $2:.2f}x')"; }
 
 unit="tokens/s"
 [ "$bench_cpu" = 1 ] && unit="tokens per CPU-second"
-echo "lstm-lm training throughput on CPU ($unit), $threads thread(s), $cores core(s), OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load $(cut -d' ' -f1-3 /proc/loadavg); PyTorch reference: $("$python" -c 'import torch; print(torch.__version__)')"
+echo "lstm-lm training throughput on CPU ($unit), median of $rounds rounds, $threads thread(s), $cores core(s), OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load $(cut -d' ' -f1-3 /proc/loadavg); PyTorch reference: $("$python" -c 'import torch; print(torch.__version__)')"
 printf '%-34s %12s %14s %7s' "case" "python tok/s" "custom tok/s" "ratio"
 [ "$bench_torch" = 1 ] && printf ' %14s %7s' "torch:: tok/s" "ratio"
 echo
 
+# One measurement of a program: python, custom or torch.
+measure() {  # program config steps tokens_per_step python-args...
+  local program=$1 config=$2 steps=$3 per_step=$4
+  shift 4
+  if [ "$program" = python ]; then
+    if [ "$bench_cpu" = 1 ]; then py_cpu_rate "$steps" "$per_step" "$@"; else py_rate "$steps" "$@"; fi
+  elif [ "$bench_cpu" = 1 ]; then
+    cpp_cpu_rate "$config" "$program" "$steps" "$per_step"
+  else
+    cpp_rate "$config" "$program" "$steps"
+  fi
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# Each round runs the programs one after another, so that a neighbour's load on a shared machine
+# falls on all of them alike; the table shows the median of the rounds, and the rounds follow it.
 run_case() {  # label config steps tokens_per_step python-args...
   local label=$1 config=$2 steps=$3 per_step=$4
   shift 4
+  local programs=(python custom)
+  [ "$bench_torch" = 1 ] && programs+=(torch)
+  local -A rates=()
+  local round program
+  for ((round = 1; round <= rounds; round++)); do
+    for program in "${programs[@]}"; do
+      rates[$program]+="$(measure "$program" "$config" "$steps" "$per_step" "$@") "
+    done
+  done
   local py custom
-  if [ "$bench_cpu" = 1 ]; then
-    py=$(py_cpu_rate "$steps" "$per_step" "$@")
-    custom=$(cpp_cpu_rate "$config" custom "$steps" "$per_step")
-  else
-    py=$(py_rate "$steps" "$@")
-    custom=$(cpp_rate "$config" custom "$steps")
-  fi
+  # shellcheck disable=SC2086  # the rates are space-separated numbers
+  py=$(median ${rates[python]})
+  # shellcheck disable=SC2086
+  custom=$(median ${rates[custom]})
   printf '%-34s %12s %14s %7s' "$label" "$py" "$custom" "$(ratio "$custom" "$py")"
   if [ "$bench_torch" = 1 ]; then
     local native
-    if [ "$bench_cpu" = 1 ]; then
-      native=$(cpp_cpu_rate "$config" torch "$steps" "$per_step")
-    else
-      native=$(cpp_rate "$config" torch "$steps")
-    fi
+    # shellcheck disable=SC2086
+    native=$(median ${rates[torch]})
     printf ' %14s %7s' "$native" "$(ratio "$native" "$py")"
   fi
   echo
+  for program in "${programs[@]}"; do
+    rounds_text+="  $label, $program: ${rates[$program]}"$'\n'
+  done
 }
 
+rounds_text=""
 run_case "PTB small 2x200, bptt 20, batch 20" "$root/configs/lm/zaremba-small.yaml" "$steps_small" 400 \
   --emsize 200 --nhid 200 --nlayers 2 --dropout 0 --bptt 20 --batch-size 20 --init-range 0.1 \
   --lr 1 --clip 5
 run_case "PTB tied 2x650, bptt 35, batch 20" "$root/configs/lm/zaremba-medium-tied.yaml" \
   "$steps_tied" 700 --emsize 650 --nhid 650 --nlayers 2 --dropout 0.5 --tied --bptt 35 \
   --batch-size 20 --init-range 0.05 --lr 1 --clip 5
+echo
+echo "rounds ($unit):"
+printf '%s' "$rounds_text"
