@@ -43,7 +43,8 @@ po::options_description common_options(CommonOptions& common) {
       "set", po::value(&common.sets)->composing(),
       "override a config value, e.g. --set train.lr=0.5 (repeatable)")(
       "seed", po::value(&common.seed), "random seed (default 1234)")(
-      "threads", po::value(&common.threads), "CPU threads (0 = the defaults, one per core)")(
+      "threads", po::value(&common.threads),
+      "CPU threads (0 = LibTorch's and OpenBLAS's defaults)")(
       "output-dir,o", po::value(&common.output_dir), "directory for run outputs")(
       "device", po::value(&common.device)->default_value("auto"), "auto, cpu, cuda or cuda:N");
   return desc;

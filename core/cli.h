@@ -30,7 +30,7 @@ struct CommonOptions {
   std::string config;             ///< --config FILE ("" when absent)
   std::vector<std::string> sets;  ///< --set section.key=value, in order
   uint64_t seed = 1234;           ///< --seed
-  int threads = 0;                ///< --threads (0 = one per core; see set_cpu_threads())
+  int threads = 0;                ///< --threads (0 = the libraries' defaults)
   std::string output_dir;         ///< --output-dir ("" when absent)
   std::string device = "auto";    ///< --device auto|cpu|cuda|cuda:N
   bool seed_given = false;        ///< whether --seed was on the command line
@@ -60,8 +60,8 @@ struct ThreadPlan {
 /// Normally both pools get `requested`. But when OpenBLAS runs its own pthreads pool
 /// (`separate_blas_pool`) and OpenMP's wait policy is not passive, LibTorch's idle OpenMP threads
 /// spin after every parallel region and starve OpenBLAS's threads of the same cores (on 2 cores
-/// this cut training speed by 3x), so LibTorch keeps 1 thread and OpenBLAS gets them all: the
-/// matrix products, most of the work, still use every core, and LibTorch's elementwise
+/// this cut training speed by up to 3x), so LibTorch keeps 1 thread and OpenBLAS gets them all:
+/// the matrix products, most of the work, still use every core, and LibTorch's elementwise
 /// operations are bound by memory rather than cores. OMP_WAIT_POLICY=PASSIVE in the environment
 /// (read only at start-up) lets both pools have all the threads.
 ThreadPlan plan_cpu_threads(int requested, int torch_default, bool separate_blas_pool,

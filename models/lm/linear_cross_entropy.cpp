@@ -116,8 +116,7 @@ LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void softmax_rows_avx2(const SoftmaxRows<sc
 
 // The fused forward: logits (N, V) without the bias in, exponentials out; returns (scale, loss),
 // each (N).
-std::tuple<Tensor, Tensor> fused_softmax(Tensor& logits, const Tensor& bias,
-                                         const Tensor& target) {
+std::tuple<Tensor, Tensor> fused_softmax(Tensor& logits, const Tensor& bias, const Tensor& target) {
   const int64_t N = logits.size(0), V = logits.size(1);
   const auto [lowest, highest] = torch::aminmax(target);
   TORCH_CHECK(N == 0 || (lowest.item<int64_t>() >= 0 && highest.item<int64_t>() < V),
@@ -127,9 +126,13 @@ std::tuple<Tensor, Tensor> fused_softmax(Tensor& logits, const Tensor& bias,
   Tensor scale = torch::empty({N}, logits.options());
   Tensor loss = torch::empty({N}, logits.options());
   AT_DISPATCH_FLOATING_TYPES(logits.scalar_type(), "linear_cross_entropy", [&] {
-    const SoftmaxRows<scalar_t> s{logits.data_ptr<scalar_t>(), bias_c.data_ptr<scalar_t>(),
-                                  target_c.data_ptr<int64_t>(), scale.data_ptr<scalar_t>(),
-                                  loss.data_ptr<scalar_t>(), V};
+    SoftmaxRows<scalar_t> s;
+    s.logits = logits.data_ptr<scalar_t>();
+    s.bias = bias_c.data_ptr<scalar_t>();
+    s.target = target_c.data_ptr<int64_t>();
+    s.scale = scale.data_ptr<scalar_t>();
+    s.loss = loss.data_ptr<scalar_t>();
+    s.vocab = V;
     auto kernel = &softmax_rows<scalar_t>;
 #if LSTMNLP_HAVE_AVX2_KERNELS
     if (kernels::cpu_has_avx2()) kernel = &softmax_rows_avx2<scalar_t>;
@@ -158,11 +161,11 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
                         const Tensor& weight, const Tensor& bias, const Tensor& target,
                         bool fused) {
     Tensor exps = torch::mm(x, weight.t());  // the logits, then their exponentials in place
-    const bool use_kernel = fused && exps.device().is_cpu() &&
-                            (exps.scalar_type() == torch::kFloat ||
-                             exps.scalar_type() == torch::kDouble);
-    auto [scale, loss] = use_kernel ? fused_softmax(exps, bias, target)
-                                    : generic_softmax(exps, bias, target);
+    const bool use_kernel =
+        fused && exps.device().is_cpu() &&
+        (exps.scalar_type() == torch::kFloat || exps.scalar_type() == torch::kDouble);
+    auto [scale, loss] =
+        use_kernel ? fused_softmax(exps, bias, target) : generic_softmax(exps, bias, target);
     ctx->save_for_backward({x, weight, exps, scale, target});
     return loss.sum();
   }

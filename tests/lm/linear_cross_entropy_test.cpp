@@ -80,10 +80,8 @@ TEST(LinearCrossEntropy, RejectsTargetsOutOfRangeAndASecondBackward) {
   const auto x = torch::randn({3, 4}, torch::requires_grad());
   const auto w = torch::randn({10, 4}, torch::requires_grad());
   const auto b = torch::zeros({10}, torch::requires_grad());
-  EXPECT_THROW(linear_cross_entropy(x, w, b, torch::tensor({0, 10, 2}, torch::kInt64)),
-               c10::Error);
-  EXPECT_THROW(linear_cross_entropy(x, w, b, torch::tensor({0, -1, 2}, torch::kInt64)),
-               c10::Error);
+  EXPECT_THROW(linear_cross_entropy(x, w, b, torch::tensor({0, 10, 2}, torch::kInt64)), c10::Error);
+  EXPECT_THROW(linear_cross_entropy(x, w, b, torch::tensor({0, -1, 2}, torch::kInt64)), c10::Error);
   auto loss = linear_cross_entropy(x, w, b, torch::tensor({0, 9, 2}, torch::kInt64));
   loss.backward({}, /*retain_graph=*/true);
   EXPECT_THROW(loss.backward(), c10::Error);
