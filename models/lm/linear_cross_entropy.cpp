@@ -118,9 +118,11 @@ LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void softmax_rows_avx2(const SoftmaxRows<sc
 // each (N).
 std::tuple<Tensor, Tensor> fused_softmax(Tensor& logits, const Tensor& bias, const Tensor& target) {
   const int64_t N = logits.size(0), V = logits.size(1);
-  const auto [lowest, highest] = torch::aminmax(target);
-  TORCH_CHECK(N == 0 || (lowest.item<int64_t>() >= 0 && highest.item<int64_t>() < V),
-              "linear_cross_entropy: target out of range [0, ", V, ")");
+  if (N > 0) {
+    const auto [lowest, highest] = torch::aminmax(target);
+    TORCH_CHECK(lowest.item<int64_t>() >= 0 && highest.item<int64_t>() < V,
+                "linear_cross_entropy: target out of range [0, ", V, ")");
+  }
   const Tensor bias_c = bias.contiguous();
   const Tensor target_c = target.contiguous();
   Tensor scale = torch::empty({N}, logits.options());

@@ -76,6 +76,18 @@ TEST(LinearCrossEntropy, NanLogitsGiveANanLoss) {
   }
 }
 
+TEST(LinearCrossEntropy, EmptyBatchScoresZero) {
+  for (bool fused : {true, false}) {
+    const auto x = torch::zeros({0, 3}, torch::requires_grad());
+    const auto w = torch::randn({5, 3}, torch::requires_grad());
+    auto loss =
+        linear_cross_entropy(x, w, torch::zeros({5}), torch::zeros({0}, torch::kInt64), fused);
+    EXPECT_EQ(loss.item<float>(), 0.0f);
+    loss.backward();
+    EXPECT_EQ(w.grad().abs().sum().item<float>(), 0.0f);
+  }
+}
+
 TEST(LinearCrossEntropy, RejectsTargetsOutOfRangeAndASecondBackward) {
   const auto x = torch::randn({3, 4}, torch::requires_grad());
   const auto w = torch::randn({10, 4}, torch::requires_grad());
