@@ -70,6 +70,7 @@ Trainer::Trainer(TrainTask& task, TrainerOptions options)
       state = nlohmann::json::parse(meta.loop_state);
       batch_ = state.at("batch").get<int64_t>();
       evals_without_improvement_ = state.at("evals_without_improvement").get<int>();
+      lr_scale_ = state.value("lr_scale", 1.0);
       if (state.contains("best")) {
         best_ = EvalResult{state["best"]["metrics"], state["best"]["score"].get<double>(),
                            state["best"]["higher_is_better"].get<bool>()};
@@ -96,7 +97,8 @@ void Trainer::set_lr(double lr) {
 
 void Trainer::save(const std::string& name) {
   nlohmann::json state = {{"batch", batch_},
-                          {"evals_without_improvement", evals_without_improvement_}};
+                          {"evals_without_improvement", evals_without_improvement_},
+                          {"lr_scale", lr_scale_}};
   if (best_) {
     state["best"] = {{"metrics", best_->metrics},
                      {"score", best_->score},
@@ -171,6 +173,7 @@ TrainSummary Trainer::run() {
       save("best.pt");
     } else {
       ++evals_without_improvement_;
+      if (options_.train.opt.lr_schedule == "plateau") lr_scale_ *= options_.train.opt.lr_decay;
     }
     if (averaged) swap_average();
     save("latest.pt");
@@ -190,7 +193,7 @@ TrainSummary Trainer::run() {
         break;
       }
       task_.model().train();
-      const double lr = scheduled_lr(options_.train.opt, epoch_, step_, total);
+      const double lr = scheduled_lr(options_.train.opt, epoch_, step_, total) * lr_scale_;
       set_lr(lr);
       // Drop the gradients rather than zero them (PyTorch 2's default): backward then stores
       // each parameter's first gradient instead of adding it to zeros, a pass over every weight

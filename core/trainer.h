@@ -31,9 +31,11 @@ struct OptimizerConfig {
   double beta1 = 0.9;             ///< Adam beta1
   double beta2 = 0.999;           ///< Adam beta2
   /// constant; epoch_decay: lr *= lr_decay each epoch from lr_decay_start (Zaremba et al.);
-  /// linear: warm up over warmup_steps, then decay linearly to 0 at the last step.
+  /// linear: warm up over warmup_steps, then decay linearly to 0 at the last step; plateau:
+  /// lr *= lr_decay after every evaluation that does not improve on the best (PyTorch's
+  /// word_language_model example anneals so, by 1/4).
   std::string lr_schedule = "constant";
-  double lr_decay = 1.0;     ///< factor per epoch for epoch_decay
+  double lr_decay = 1.0;     ///< factor per epoch (epoch_decay) or per plateau
   int lr_decay_start = 1;    ///< first epoch (1-based) whose lr is decayed
   int64_t warmup_steps = 0;  ///< linear warm-up steps
 
@@ -45,7 +47,7 @@ struct OptimizerConfig {
     v("weight_decay", weight_decay, config::Range{0.0, 10.0});
     v("beta1", beta1, config::Range{0.0, 1.0});
     v("beta2", beta2, config::Range{0.0, 1.0});
-    v("lr_schedule", lr_schedule, config::Choices{"constant", "epoch_decay", "linear"});
+    v("lr_schedule", lr_schedule, config::Choices{"constant", "epoch_decay", "linear", "plateau"});
     v("lr_decay", lr_decay, config::Range{0.0, 1.0});
     v("lr_decay_start", lr_decay_start, config::Range{1, 1e6});
     v("warmup_steps", warmup_steps, config::Range{0, 1e12});
@@ -150,7 +152,8 @@ struct TrainSummary {
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params,
                                                         const OptimizerConfig& cfg);
 
-/// The learning rate of `cfg`'s schedule at (0-based) `epoch` and `step` of `total_steps`.
+/// The learning rate of `cfg`'s schedule at (0-based) `epoch` and `step` of `total_steps` (for
+/// plateau, cfg.lr: the Trainer applies the decays, which depend on the evaluations).
 double scheduled_lr(const OptimizerConfig& cfg, int64_t epoch, int64_t step, int64_t total_steps);
 
 /// Runs a TrainTask to completion.
@@ -175,6 +178,7 @@ class Trainer {
   int64_t batch_ = 0;  // next batch within epoch_
   std::optional<EvalResult> best_;
   int evals_without_improvement_ = 0;
+  double lr_scale_ = 1.0;  // the plateau schedule's decays so far
   std::vector<torch::Tensor> average_;  // moving average of the parameters (train.ema_decay)
   bool average_swapped_in_ = false;     // the model holds the average, average_ the raw weights
 };

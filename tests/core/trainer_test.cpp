@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 
 #include "core/checkpoint.h"
 #include "core/error.h"
@@ -189,6 +191,58 @@ TEST_F(TrainerTest, NanLossStopsAndKeepsLastGoodCheckpoint) {
   RegressionTask fresh;
   const auto meta = load_checkpoint((dir_ / "nan" / "latest.pt").string(), fresh.model(), nullptr);
   EXPECT_EQ(meta.step, 5);
+}
+
+// RegressionTask whose evaluations score 3, 4, 2, 2.5, ... in turn (lower is better).
+class ScriptedScores : public RegressionTask {
+ public:
+  EvalResult evaluate() override {
+    const double scores[] = {3.0, 4.0, 2.0, 2.5, 2.6, 1.0};
+    const double score = scores[evals_++ % 6];
+    return {{{"score", score}}, score, /*higher_is_better=*/false};
+  }
+
+ private:
+  int evals_ = 0;
+};
+
+// The lr of each train record in a run's metrics.jsonl, by epoch (1-based).
+std::map<int, double> lr_by_epoch(const fs::path& run) {
+  std::map<int, double> lrs;
+  std::ifstream in(run / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["split"] == "train") lrs[record["epoch"].get<int>()] = record["lr"].get<double>();
+  }
+  return lrs;
+}
+
+TEST_F(TrainerTest, PlateauScheduleDecaysAfterEachEvaluationWithoutImprovement) {
+  auto plateau = [&](const std::string& sub, int64_t max_steps, const std::string& resume = "") {
+    auto o = options(sub, max_steps, resume);
+    o.train.opt.optimizer = "sgd";
+    o.train.opt.lr = 0.01;
+    o.train.opt.lr_schedule = "plateau";
+    o.train.opt.lr_decay = 0.25;
+    o.train.loop.epochs = 5;
+    o.train.loop.log_every = 5;  // one train record per epoch
+    return o;
+  };
+  ScriptedScores task;
+  Trainer(task, plateau("straight", 0)).run();
+  // Scores 3 (best), 4 (worse: decay), 2 (best), 2.5 (worse: decay), 2.6 (worse: decay).
+  const std::map<int, double> expected = {
+      {1, 0.01}, {2, 0.01}, {3, 0.0025}, {4, 0.0025}, {5, 0.000625}};
+  const auto lrs = lr_by_epoch(dir_ / "straight");
+  ASSERT_EQ(lrs.size(), expected.size());
+  for (const auto& [epoch, lr] : expected) EXPECT_DOUBLE_EQ(lrs.at(epoch), lr) << epoch;
+
+  // Stopped in epoch 4 and resumed, the decays so far carry over.
+  ScriptedScores first;
+  Trainer(first, plateau("split", 17)).run();
+  ScriptedScores second;
+  Trainer(second, plateau("split", 0, (dir_ / "split" / "latest.pt").string())).run();
+  EXPECT_DOUBLE_EQ(lr_by_epoch(dir_ / "split").at(4), 0.0025);
 }
 
 TEST(Schedule, ZarembaEpochDecayAndLinearWarmup) {

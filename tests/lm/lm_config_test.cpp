@@ -51,6 +51,17 @@ TEST(LmConfig, ZarembaMediumLargeAndTied) {
   EXPECT_TRUE(tied.model.tie_weights);
   EXPECT_EQ(tied.model.embedding_size, tied.model.hidden_size);
 
+  const auto example = load_shipped("pytorch-example-tied.yaml");
+  EXPECT_TRUE(example.model.tie_weights);
+  EXPECT_EQ(example.model.hidden_size, 650);
+  EXPECT_FALSE(example.model.init_lstm);
+  EXPECT_EQ(example.train.base.opt.lr, 20.0);
+  EXPECT_EQ(example.train.base.opt.lr_schedule, "plateau");
+  EXPECT_EQ(example.train.base.opt.lr_decay, 0.25);
+  EXPECT_EQ(example.train.base.loop.clip_norm, 0.25);
+  EXPECT_EQ(example.train.loss_average, "token");
+  EXPECT_EQ(example.train.base.loop.epochs, 40);
+
   const auto large = load_shipped("zaremba-large.yaml");
   EXPECT_EQ(large.model.hidden_size, 1500);
   EXPECT_EQ(large.model.dropout_embedding, 0.65);
