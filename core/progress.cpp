@@ -42,8 +42,10 @@ Progress::Progress(std::string label, int64_t total, std::string unit, double lo
 double Progress::rate() const {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  return elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
+  return elapsed > 0 ? static_cast<double>(done_ - first_) / elapsed : 0.0;
 }
+
+void Progress::start_from(int64_t done) { first_ = done_ = done; }
 
 std::string Progress::line(std::optional<double> loss, const std::string& note) const {
   std::ostringstream out;

@@ -20,6 +20,9 @@ class Progress {
               const std::string& note = "");
   /// Prints the final line.
   void finish(const std::string& note = "");
+  /// Says that `done` units were done before this process (a resumed run's steps), so that the
+  /// rate and the ETA count only the units done since construction.
+  void start_from(int64_t done);
   /// Units per second since construction.
   double rate() const;
 
@@ -33,6 +36,7 @@ class Progress {
   double log_every_s_;
   bool tty_;
   int64_t done_ = 0;
+  int64_t first_ = 0;  // units done before construction
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_emit_;
   std::optional<double> last_loss_;

@@ -152,6 +152,7 @@ TrainSummary Trainer::run() {
   double train_seconds = 0;
   int64_t units_total = 0;
   Progress progress("train", total, "steps");
+  progress.start_from(step_);
 
   // Evaluates, keeps best.pt and latest.pt, and tells whether patience ran out. The loop state
   // saved with them points at the next batch to train. With weight averaging, the evaluation and
