@@ -94,6 +94,22 @@ void MetricsLog::write(const nlohmann::json& record) {
   if (!out) throw InputError(path_ + ": cannot append metrics (disk full?)");
 }
 
+void MetricsLog::drop_after(int64_t step) {
+  std::ifstream in(path_);
+  std::string kept;
+  bool dropped = false;
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.contains("step") && record["step"].is_number() &&
+        record["step"].get<int64_t>() > step) {
+      dropped = true;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  if (dropped) write_file_atomic(path_, kept);
+}
+
 void prepare_run_dir(const std::string& dir, const std::string& resolved_config_yaml) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

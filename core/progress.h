@@ -47,6 +47,9 @@ class MetricsLog {
  public:
   explicit MetricsLog(const std::string& path);
   void write(const nlohmann::json& record);
+  /// Removes the records of steps after `step`: those of a run that went on past the checkpoint
+  /// it is now resumed from, which the resumed run writes again. Rewrites the file atomically.
+  void drop_after(int64_t step);
   const std::string& path() const { return path_; }
 
  private:

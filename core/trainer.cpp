@@ -145,6 +145,7 @@ TrainSummary Trainer::run() {
   if (per_epoch <= 0) throw InputError("the training data yields no batches");
   const int64_t total = total_steps();
   MetricsLog metrics((std::filesystem::path(options_.run_dir) / "metrics.jsonl").string());
+  if (!options_.resume.empty()) metrics.drop_after(step_);
 
   TrainSummary summary;
   summary.stop_reason = "epochs";

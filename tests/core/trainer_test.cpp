@@ -114,6 +114,30 @@ TEST_F(TrainerTest, ResumeContinuesTheSameRunExactly) {
   }
 }
 
+TEST_F(TrainerTest, ResumeDropsMetricsRecordsPastTheCheckpoint) {
+  RegressionTask first;
+  Trainer(first, options("m", 7)).run();  // latest.pt at step 7
+  const auto path = dir_ / "m" / "metrics.jsonl";
+  auto steps_in_file = [&] {
+    std::vector<int64_t> steps;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+      steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
+    return steps;
+  };
+  const auto before = steps_in_file();
+  // The killed run had gone on to steps 9 and 10 after its last checkpoint.
+  std::ofstream(path, std::ios::app) << R"({"split":"train","step":9,"loss":1.0})"
+                                     << "\n"
+                                     << R"({"split":"valid","step":10,"mse":1.0})"
+                                     << "\n";
+  RegressionTask second;
+  Trainer(second, options("m", 8, (dir_ / "m" / "latest.pt").string())).run();
+  auto expected = before;
+  expected.push_back(8);  // the resumed run's own record (log_every 2)
+  EXPECT_EQ(steps_in_file(), expected);
+}
+
 // The weight average that a checkpoint holds.
 std::vector<torch::Tensor> averaged_in(const fs::path& checkpoint) {
   RegressionTask scratch;
