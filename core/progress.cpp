@@ -107,6 +107,7 @@ void MetricsLog::drop_after(int64_t step) {
     }
     kept += line + "\n";
   }
+  in.close();
   if (dropped) write_file_atomic(path_, kept);
 }
 
