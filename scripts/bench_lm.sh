@@ -51,7 +51,9 @@ trap 'rm -rf "$tmp"' EXIT
 # tokens/s of lstm-lm over the steps after the warm-up: the train records of metrics.jsonl come
 # every $warmup steps, each over as many tokens, so the overall rate is their harmonic mean.
 cpp_rate() {  # config lstm steps
-  local out="$tmp/run-$2-$(basename "$1" .yaml)"
+  local out
+  out="$tmp/run-$2-$(basename "$1" .yaml)"
+  rm -rf "$out"  # a fresh run each round: train appends to an existing metrics.jsonl
   "$bin" train --config "$1" --threads "$threads" --output-dir "$out" --set "model.lstm=$2" \
     --set "train.max_steps=$3" --set "train.log_every=$warmup" >"$out.log" 2>&1 ||
     { cat "$out.log" >&2; exit 1; }
