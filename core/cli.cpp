@@ -22,13 +22,20 @@ ThreadPlan plan_cpu_threads(int requested, int torch_default, bool separate_blas
   return {contend && requested > 1 ? 1 : requested, requested};
 }
 
-void set_cpu_threads(int requested) {
+bool openblas_has_own_pool() {
   // openblas_get_parallel(): 0 sequential, 1 its own pthreads pool, 2 OpenMP (LibTorch's pool).
   void* parallel = dlsym(RTLD_DEFAULT, "openblas_get_parallel");
-  const bool separate = parallel != nullptr && reinterpret_cast<int (*)()>(parallel)() == 1;
+  return parallel != nullptr && reinterpret_cast<int (*)()>(parallel)() == 1;
+}
+
+bool omp_wait_passive() {
   const char* policy = std::getenv("OMP_WAIT_POLICY");
-  const bool passive = policy != nullptr && strcasecmp(policy, "passive") == 0;
-  const ThreadPlan plan = plan_cpu_threads(requested, torch::get_num_threads(), separate, passive);
+  return policy != nullptr && strcasecmp(policy, "passive") == 0;
+}
+
+void set_cpu_threads(int requested) {
+  const ThreadPlan plan = plan_cpu_threads(requested, torch::get_num_threads(),
+                                           openblas_has_own_pool(), omp_wait_passive());
   if (plan.torch > 0) torch::set_num_threads(plan.torch);
   void* set_blas = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
   if (plan.blas > 0 && set_blas != nullptr) reinterpret_cast<void (*)(int)>(set_blas)(plan.blas);

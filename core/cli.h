@@ -67,8 +67,14 @@ struct ThreadPlan {
 ThreadPlan plan_cpu_threads(int requested, int torch_default, bool separate_blas_pool,
                             bool passive_wait);
 
-/// Applies plan_cpu_threads() to this process: asks OpenBLAS (when it is the BLAS) whether it
-/// has its own pool and reads OMP_WAIT_POLICY.
+/// Whether this process's BLAS is OpenBLAS running its own pthreads pool.
+bool openblas_has_own_pool();
+
+/// Whether OMP_WAIT_POLICY is set to passive (in any case).
+bool omp_wait_passive();
+
+/// Applies plan_cpu_threads() to this process, with openblas_has_own_pool() and
+/// omp_wait_passive().
 void set_cpu_threads(int requested);
 
 /// Parses argv, dispatches to a command, applies --threads and --seed, and maps exceptions to

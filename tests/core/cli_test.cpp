@@ -2,10 +2,8 @@
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
-#include <strings.h>
 
 #include <boost/program_options.hpp>
-#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -103,10 +101,8 @@ TEST(Cli, ThreadsReachLibTorchAndOpenBlas) {
   } else {
     EXPECT_EQ(openblas_threads(), 1);
     // The plan for this process: OpenBLAS's kind of pool and the wait policy, as found here.
-    void* parallel = dlsym(RTLD_DEFAULT, "openblas_get_parallel");
-    const bool separate = parallel != nullptr && reinterpret_cast<int (*)()>(parallel)() == 1;
-    const char* policy = std::getenv("OMP_WAIT_POLICY");
-    const bool passive = policy != nullptr && strcasecmp(policy, "passive") == 0;
+    const bool separate = openblas_has_own_pool();
+    const bool passive = omp_wait_passive();
     EXPECT_EQ(run({"ok", "--threads", "3"}), 0);
     EXPECT_EQ(openblas_threads(), 3);
     EXPECT_EQ(torch::get_num_threads(), plan_cpu_threads(3, 0, separate, passive).torch)
