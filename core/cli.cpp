@@ -67,11 +67,60 @@ void print_usage(std::ostream& out, const std::string& program, const std::strin
   out << "\nRun '" << program << " <command> --help' for a command's options.\n";
 }
 
+// The long name of an option declared as "name" or "name,n".
+std::string long_name(const std::string& option) { return option.substr(0, option.find(',')); }
+
+void add_config_flags(const std::vector<ConfigFlag>& flags, po::options_description& desc) {
+  for (const auto& flag : flags) {
+    const std::string help = flag.help + " (config key " + flag.key + ")";
+    switch (flag.kind) {
+      case ConfigFlag::Kind::kValue:
+        desc.add_options()(flag.option.c_str(), po::value<std::string>(), help.c_str());
+        break;
+      case ConfigFlag::Kind::kList:
+        desc.add_options()(flag.option.c_str(),
+                           po::value<std::vector<std::string>>()->multitoken(), help.c_str());
+        break;
+      case ConfigFlag::Kind::kSwitch:
+        desc.add_options()(flag.option.c_str(), po::bool_switch(), help.c_str());
+        break;
+    }
+  }
+}
+
+// The "key=value" overrides of the config flags given on the command line.
+std::vector<std::string> config_flag_sets(const std::vector<ConfigFlag>& flags,
+                                          const po::variables_map& vm) {
+  std::vector<std::string> sets;
+  for (const auto& flag : flags) {
+    const std::string name = long_name(flag.option);
+    if (!vm.count(name)) continue;
+    switch (flag.kind) {
+      case ConfigFlag::Kind::kValue:
+        sets.push_back(flag.key + "=" + vm[name].as<std::string>());
+        break;
+      case ConfigFlag::Kind::kList: {
+        std::string list;
+        for (const auto& value : vm[name].as<std::vector<std::string>>()) {
+          list += (list.empty() ? "" : ", ") + value;
+        }
+        sets.push_back(flag.key + "=[" + list + "]");
+        break;
+      }
+      case ConfigFlag::Kind::kSwitch:
+        if (vm[name].as<bool>()) sets.push_back(flag.key + "=true");
+        break;
+    }
+  }
+  return sets;
+}
+
 void run_command(const std::string& program, const Command& command,
                  const std::vector<std::string>& args) {
   CommonOptions common;
   po::options_description own(command.name.empty() ? "Options" : command.name + " options");
   if (command.add_options) command.add_options(own);
+  add_config_flags(command.config_flags, own);
   po::options_description all;
   all.add(own).add(common_options(common));
 
@@ -91,6 +140,7 @@ void run_command(const std::string& program, const Command& command,
   }
   po::notify(vm);
   common.seed_given = vm.count("seed") > 0;
+  for (auto& set : config_flag_sets(command.config_flags, vm)) common.sets.push_back(set);
 
   if (common.threads < 0) throw InputError("--threads must be >= 0");
   set_cpu_threads(common.threads);

@@ -1,15 +1,18 @@
 #pragma once
 
-// Shared command-line conventions of every lstm-nlp executable.
+// Shared command-line conventions of every lstm-nlp executable. Each application library exports
+// its subcommands as `commands()` (models/<app>/<app>_commands.h), so that a main() is one call:
 //
 //   int main(int argc, char** argv) {
 //     return lstmnlp::cli::run_app(argc, argv, "lstm-tokenizer", "SentencePiece tokenizer.",
-//                                  {train_command(), encode_command()});
+//                                  lstmnlp::tokenizer::commands());
 //   }
 //
 // Every (sub)command gets the common options --config, --set (repeatable), --seed, --threads,
-// --output-dir, --device and --help. Exit status: 0 on success, 2 for usage, config and input
-// errors (one line on stderr), 1 for internal errors.
+// --output-dir, --device and --help. A command may also declare ConfigFlags, options that stand
+// for config keys (`lstm-bench --steps 50` is `--set steps=50`). Exit status: 0 on success, 2
+// for usage, config and input errors and failed TORCH_CHECKs (one line on stderr), 1 for
+// internal errors.
 
 #include <torch/types.h>
 
@@ -36,6 +39,22 @@ struct CommonOptions {
   bool seed_given = false;        ///< whether --seed was on the command line
 };
 
+/// A command-line option that sets a config key: given `--steps 50`, the command's
+/// CommonOptions::sets end with "steps=50" (after every --set), so the config's own type and
+/// range checks apply and errors name the key ("--set steps: ...").
+struct ConfigFlag {
+  /// How the option takes its value.
+  enum class Kind {
+    kValue,   ///< one value: `--steps 50` sets `steps: 50`
+    kList,    ///< one or more values: `--hidden 650 256` sets `hidden_sizes: [650, 256]`
+    kSwitch,  ///< no value: `--bidirectional` sets `bidirectional: true`
+  };
+  std::string option;  ///< Boost option name, with an optional short form ("steps,T")
+  std::string key;     ///< dotted config key ("steps", "train.trials")
+  std::string help;    ///< --help text; " (config key K)" is appended
+  Kind kind = Kind::kValue;
+};
+
 /// One subcommand. `name` is empty for an executable without subcommands.
 struct Command {
   std::string name;
@@ -47,6 +66,8 @@ struct Command {
   std::vector<std::string> positional;
   /// Runs the command. Throws InputError for bad input.
   std::function<void(const CommonOptions&, const boost::program_options::variables_map&)> run;
+  /// Options that set config keys (see ConfigFlag), shown beside the command's own.
+  std::vector<ConfigFlag> config_flags;
 };
 
 /// How a process's CPU threads are split between LibTorch's intra-op pool (OpenMP) and
@@ -82,7 +103,8 @@ void set_cpu_threads(int requested);
 int run_app(int argc, char** argv, const std::string& program, const std::string& description,
             const std::vector<Command>& commands);
 
-/// Runs `body` and maps exceptions to exit codes: InputError (and option parsing errors) → 2,
+/// Runs `body` and maps exceptions to exit codes: InputError, option parsing errors and c10::Error
+/// (a failed TORCH_CHECK on what the user asked for, printed without LibTorch's backtrace) → 2,
 /// anything else → 1; the message goes to stderr on one line, prefixed by `program`.
 int guarded(const std::string& program, const std::function<void()>& body);
 

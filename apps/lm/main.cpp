@@ -4,89 +4,11 @@
 //   lstm-lm eval --checkpoint runs/ptb-small/best.pt --file ${LSTM_NLP_DATA}/ptb/test.txt
 //   lstm-lm generate --checkpoint runs/ptb-small/best.pt --prompt "the company" --top-k 40
 
-#include <boost/program_options.hpp>
-#include <iostream>
-#include <string>
-
 #include "core/cli.h"
-#include "core/config.h"
-#include "core/error.h"
-#include "models/lm/lm_app.h"
-
-namespace po = boost::program_options;
-using lstmnlp::cli::Command;
-using lstmnlp::cli::CommonOptions;
-
-namespace {
-
-void add_train_options(po::options_description& desc) {
-  desc.add_options()("resume", po::value<std::string>(), "checkpoint to continue from");
-}
-
-void train(const CommonOptions& common, const po::variables_map& vm) {
-  lstmnlp::lm::LmTrainOptions options;
-  options.device = lstmnlp::cli::resolve_device(common.device);
-  if (common.config.empty()) throw lstmnlp::InputError("train needs --config FILE");
-  const auto cfg = lstmnlp::config::load<lstmnlp::lm::LmConfig>(common.config, common.sets);
-  if (!common.output_dir.empty()) options.run_dir = common.output_dir;
-  if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
-  lstmnlp::lm::run_lm_train(cfg, options, std::cerr);
-}
-
-void add_eval_options(po::options_description& desc) {
-  auto option = desc.add_options();
-  option("checkpoint", po::value<std::string>()->required(), "checkpoint written by train");
-  option("file", po::value<std::string>(), "text to score (default: the config's test text)");
-  option("batch-size", po::value<int64_t>()->default_value(0),
-         "parallel streams (0 = data.test_batch_size; 1 predicts every token)");
-  option("bptt", po::value<int64_t>()->default_value(0), "steps per forward (0 = data.bptt)");
-}
-
-void eval(const CommonOptions& common, const po::variables_map& vm) {
-  lstmnlp::lm::LmEvalOptions options;
-  options.checkpoint = vm["checkpoint"].as<std::string>();
-  if (vm.count("file")) options.file = vm["file"].as<std::string>();
-  options.batch_size = vm["batch-size"].as<int64_t>();
-  options.bptt = vm["bptt"].as<int64_t>();
-  options.device = lstmnlp::cli::resolve_device(common.device);
-  lstmnlp::lm::run_lm_eval(options, std::cout);
-}
-
-void add_generate_options(po::options_description& desc) {
-  const lstmnlp::lm::LmGenerateOptions defaults;
-  auto option = desc.add_options();
-  option("checkpoint", po::value<std::string>()->required(), "checkpoint written by train");
-  option("prompt", po::value<std::string>()->default_value(""),
-         "text to continue; words outside the vocabulary read as <unk>");
-  option("length", po::value<int64_t>()->default_value(defaults.length), "tokens to sample");
-  option("temperature", po::value<double>()->default_value(1.0, "1"),
-         "divides the logits; 0 = greedy");
-  option("top-k", po::value<int64_t>()->default_value(0), "sample among the k likeliest (0 = all)");
-  option("top-p", po::value<double>()->default_value(1.0, "1"),
-         "nucleus: sample among the likeliest with this total probability (1 = all)");
-}
-
-void generate(const CommonOptions& common, const po::variables_map& vm) {
-  lstmnlp::lm::LmGenerateOptions options;
-  options.checkpoint = vm["checkpoint"].as<std::string>();
-  options.prompt = vm["prompt"].as<std::string>();
-  options.length = vm["length"].as<int64_t>();
-  options.sampling.temperature = vm["temperature"].as<double>();
-  options.sampling.top_k = vm["top-k"].as<int64_t>();
-  options.sampling.top_p = vm["top-p"].as<double>();
-  options.seed = common.seed;
-  options.device = lstmnlp::cli::resolve_device(common.device);
-  lstmnlp::lm::run_lm_generate(options, std::cout, std::cerr);
-}
-
-}  // namespace
+#include "models/lm/lm_commands.h"
 
 int main(int argc, char** argv) {
-  return lstmnlp::cli::run_app(
-      argc, argv, "lstm-lm", "Train, evaluate and sample LSTM language models.",
-      {
-          Command{"train", "train a model from a config", add_train_options, {}, train},
-          Command{"eval", "perplexity of a checkpoint on a text", add_eval_options, {}, eval},
-          Command{"generate", "sample text from a checkpoint", add_generate_options, {}, generate},
-      });
+  return lstmnlp::cli::run_app(argc, argv, "lstm-lm",
+                               "Train, evaluate and sample LSTM language models.",
+                               lstmnlp::lm::commands());
 }

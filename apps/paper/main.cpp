@@ -4,7 +4,7 @@
 //   lstm-paper reber [--config configs/paper/reber.yaml] [--trials 30] [--json out.json]
 
 #include "core/cli.h"
-#include "models/paper/experiment.h"
+#include "models/paper/paper_commands.h"
 
 int main(int argc, char** argv) {
   return lstmnlp::cli::run_app(argc, argv, "lstm-paper",

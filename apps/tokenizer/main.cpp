@@ -2,103 +2,14 @@
 //
 //   lstm-tokenizer train --input data/train.txt --model-prefix runs/tok/spm --vocab-size 8000
 //   lstm-tokenizer encode --model runs/tok/spm.model --input text.txt --format pieces
-//   lstm-tokenizer encode --model runs/tok/spm.model < text.txt | lstm-tokenizer decode \
+//   lstm-tokenizer encode --model runs/tok/spm.model < text.txt | lstm-tokenizer decode
 //       --model runs/tok/spm.model
 
-#include <boost/program_options.hpp>
-#include <iostream>
-#include <string>
-#include <vector>
-
 #include "core/cli.h"
-#include "tokenization/tokenizer_cli.h"
-
-namespace po = boost::program_options;
-using lstmnlp::cli::Command;
-using lstmnlp::cli::CommonOptions;
-
-namespace {
-
-void add_train_options(po::options_description& desc) {
-  const lstmnlp::TokenizerTrainOptions defaults;
-  auto option = desc.add_options();
-  option("input", po::value<std::vector<std::string>>()->multitoken()->required(),
-         "training text files");
-  option("model-prefix", po::value<std::string>()->required(),
-         "writes <prefix>.model and <prefix>.vocab");
-  option("model-type", po::value<std::string>()->default_value("unigram"),
-         "unigram, bpe, char or word");
-  option("vocab-size", po::value<int>()->default_value(defaults.vocab_size),
-         "vocabulary size, special symbols included");
-  option("character-coverage",
-         po::value<double>()->default_value(defaults.character_coverage, "0.9995"),
-         "fraction of characters the vocabulary covers (1.0 for small alphabets)");
-  option("user-defined-symbols", po::value<std::vector<std::string>>()->multitoken(),
-         "pieces never split, e.g. <sep> <mask>");
-  option("input-sentence-size", po::value<int64_t>()->default_value(defaults.input_sentence_size),
-         "train on at most this many sentences, sampled (0 = all)");
-}
-
-void train(const CommonOptions& common, const po::variables_map& vm) {
-  lstmnlp::TokenizerTrainOptions options;
-  options.input_files = vm["input"].as<std::vector<std::string>>();
-  options.model_prefix = vm["model-prefix"].as<std::string>();
-  options.model_type = lstmnlp::parse_tokenizer_model_type(vm["model-type"].as<std::string>());
-  options.vocab_size = vm["vocab-size"].as<int>();
-  options.character_coverage = vm["character-coverage"].as<double>();
-  if (vm.count("user-defined-symbols")) {
-    options.user_defined_symbols = vm["user-defined-symbols"].as<std::vector<std::string>>();
-  }
-  options.input_sentence_size = vm["input-sentence-size"].as<int64_t>();
-  if (common.threads > 0) options.num_threads = common.threads;
-  lstmnlp::run_tokenizer_train(options, std::cerr);
-}
-
-void add_encode_options(po::options_description& desc) {
-  auto option = desc.add_options();
-  option("model", po::value<std::string>()->required(), "SentencePiece .model file");
-  option("input", po::value<std::string>()->default_value("-"), "text file, or - for stdin");
-  option("output", po::value<std::string>()->default_value("-"),
-         "file for one line of ids or pieces per input line, or - for stdout");
-  option("format", po::value<std::string>()->default_value("ids"), "ids or pieces");
-}
-
-void encode(const CommonOptions&, const po::variables_map& vm) {
-  lstmnlp::TokenizerEncodeOptions options;
-  options.model = vm["model"].as<std::string>();
-  options.input = vm["input"].as<std::string>();
-  options.output = vm["output"].as<std::string>();
-  options.format = lstmnlp::parse_encode_format(vm["format"].as<std::string>());
-  lstmnlp::run_tokenizer_encode(options);
-}
-
-void add_decode_options(po::options_description& desc) {
-  auto option = desc.add_options();
-  option("model", po::value<std::string>()->required(), "SentencePiece .model file");
-  option("input", po::value<std::string>()->default_value("-"),
-         "file of space-separated ids, one sentence per line, or - for stdin");
-  option("output", po::value<std::string>()->default_value("-"), "text file, or - for stdout");
-}
-
-void decode(const CommonOptions&, const po::variables_map& vm) {
-  lstmnlp::TokenizerDecodeOptions options;
-  options.model = vm["model"].as<std::string>();
-  options.input = vm["input"].as<std::string>();
-  options.output = vm["output"].as<std::string>();
-  lstmnlp::run_tokenizer_decode(options);
-}
-
-}  // namespace
+#include "models/tokenizer/tokenizer_commands.h"
 
 int main(int argc, char** argv) {
   return lstmnlp::cli::run_app(argc, argv, "lstm-tokenizer",
                                "Train SentencePiece tokenizers and encode or decode text.",
-                               {
-                                   Command{"train", "train a model from text files",
-                                           add_train_options, /*positional=*/{"input"}, train},
-                                   Command{"encode", "encode text lines to ids or pieces",
-                                           add_encode_options, /*positional=*/{}, encode},
-                                   Command{"decode", "decode lines of ids to text",
-                                           add_decode_options, /*positional=*/{}, decode},
-                               });
+                               lstmnlp::tokenizer::commands());
 }

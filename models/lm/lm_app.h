@@ -1,10 +1,11 @@
 #pragma once
 
-// The commands of `lstm-lm`, callable without the command line:
+// What the commands of `lstm-lm` run (models/lm/lm_commands.h), callable without the command
+// line:
 //
 //   lstm-lm train --config configs/lm/zaremba-small.yaml --output-dir runs/ptb-small
 //   lstm-lm eval --checkpoint runs/ptb-small/best.pt --file ${LSTM_NLP_DATA}/ptb/test.txt
-//   lstm-lm generate --checkpoint runs/ptb-small/best.pt --prompt "the company said" \
+//   lstm-lm generate --checkpoint runs/ptb-small/best.pt --prompt "the company said"
 //       --length 50 --temperature 0.8 --top-k 40 --seed 7
 //
 // Perplexity is per token; with a SentencePiece vocabulary the per-word perplexity

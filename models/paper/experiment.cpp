@@ -161,7 +161,7 @@ std::vector<TrialResult> run_trials(
   return results;
 }
 
-std::string describe(const ModelConfig& m, const TrainConfig& t, int64_t weights) {
+std::string describe(const ModelConfig& m, const TrialConfig& t, int64_t weights) {
   std::ostringstream out;
   out << m.blocks << (m.blocks == 1 ? " block" : " blocks") << " × " << m.cells_per_block
       << (m.cells_per_block == 1 ? " cell" : " cells") << ", " << with_commas(weights)
@@ -179,7 +179,7 @@ std::string describe(const ModelConfig& m, const TrainConfig& t, int64_t weights
 }
 
 ExperimentResult make_result(const std::string& experiment, const std::string& title,
-                             const ModelConfig& model, const TrainConfig& train, int64_t inputs,
+                             const ModelConfig& model, const TrialConfig& train, int64_t inputs,
                              int64_t outputs, const RunOptions& options) {
   ExperimentResult r;
   r.experiment = experiment;
@@ -195,7 +195,7 @@ ExperimentResult make_result(const std::string& experiment, const std::string& t
 }
 
 // Streams fresh sequences from `next` and stops per StreamTask; then tests.
-TrialResult run_stream_trial(Learner& learner, const TrainConfig& train, const StreamTask& task,
+TrialResult run_stream_trial(Learner& learner, const TrialConfig& train, const StreamTask& task,
                              const std::function<Sequence(std::mt19937_64&)>& next, uint64_t seed,
                              std::atomic<int64_t>& seen) {
   std::mt19937_64 order(stream_seed(seed, kOrderStream));
@@ -358,7 +358,7 @@ std::optional<int64_t> ExperimentResult::sequences_max() const {
   return v.empty() ? std::nullopt : std::optional<int64_t>(v.back());
 }
 
-std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrainConfig& train,
+std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrialConfig& train,
                                       int64_t inputs, int64_t outputs, uint64_t seed) {
   if (model.impl == "fast") {
     const bool full = train.gradient == "full";

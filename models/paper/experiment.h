@@ -19,11 +19,7 @@
 #include <vector>
 
 #include "datasets/paper_tasks.h"
-#include "models/paper/config.h"
-
-namespace lstmnlp::cli {
-struct Command;
-}  // namespace lstmnlp::cli
+#include "models/paper/paper_config.h"
 
 namespace lstmnlp::paper {
 
@@ -100,7 +96,7 @@ class Learner {
 };
 
 /// The learner that `model.impl` names, with `inputs` and `outputs` units, seeded by `seed`.
-std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrainConfig& train,
+std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrialConfig& train,
                                       int64_t inputs, int64_t outputs, uint64_t seed);
 
 /// Experiment 1: Embedded Reber grammar. Success: on the training and the test strings, at every
@@ -122,9 +118,5 @@ std::string markdown_table(const ExperimentResult& result);
 /// sequences_mean/median/min/max (null without successes), test_errors, test_sequences,
 /// wall_s, sequences_per_s, weights, lr, setting, paper and per-trial results.
 nlohmann::json to_json(const ExperimentResult& result);
-
-/// The subcommands of `lstm-paper`: reber, adding, multiplication, temporal-order, long-lag.
-/// Each accepts --json FILE and --trials N besides the common options.
-std::vector<cli::Command> commands();
 
 }  // namespace lstmnlp::paper

@@ -15,13 +15,13 @@ namespace {
 // own gates; a "block" only sets which gate-bias initialisation a cell gets.
 class TorchLearner : public Learner {
  public:
-  TorchLearner(const ModelConfig& model, const TrainConfig& train, int64_t inputs, int64_t outputs,
+  TorchLearner(const ModelConfig& model, const TrialConfig& train, int64_t inputs, int64_t outputs,
                uint64_t seed)
       : inputs_(inputs),
         outputs_(outputs),
         input_to_output_(model.input_to_output),
         cross_entropy_(model.loss == "cross_entropy") {
-    const bool modern = model.cell == "modern";
+    const bool standard = model.cell == "standard";
     if (model.squash == "paper") {
       throw InputError("model.impl=" + model.impl +
                        " squashes with tanh; the paper's g and h need model.impl=fast");
@@ -33,7 +33,7 @@ class TorchLearner : public Learner {
     const int64_t hidden = int64_t{model.blocks} * model.cells_per_block;
     std::vector<torch::Tensor> lstm_params;
     if (model.impl == "torch") {
-      if (!modern) {
+      if (!standard) {
         throw InputError("torch::nn::LSTM has no 1997 cell; use model.impl=custom or fast");
       }
       torch_lstm_ = torch::nn::LSTM(torch::nn::LSTMOptions(inputs, hidden));
@@ -43,7 +43,7 @@ class TorchLearner : public Learner {
                      torch_lstm_->named_parameters()["bias_hh_l0"]};
     } else {
       custom_lstm_ = LSTM(
-          LSTMOptions(inputs, hidden).cell(modern ? LSTMCellType::kStandard : LSTMCellType::k1997));
+          LSTMOptions(inputs, hidden).cell(standard ? LSTMCellType::kStandard : LSTMCellType::k1997));
       lstm_params = custom_lstm_->layer_parameters(0, 0);
       lstm_params.resize(4);
     }
@@ -65,12 +65,12 @@ class TorchLearner : public Learner {
     // Gate biases: torch order i, f, g, o (i, g, o for the 1997 cell); bias_hh adds nothing.
     auto b_ih = lstm_params[2], b_hh = lstm_params[3];
     b_hh.zero_();
-    const int64_t i_block = 0, f_block = 1, o_block = modern ? 3 : 2;
+    const int64_t i_block = 0, f_block = 1, o_block = standard ? 3 : 2;
     for (int64_t j = 0; j < hidden; ++j) {
       const double block = static_cast<double>(j / model.cells_per_block);
       b_ih[i_block * hidden + j] = model.input_gate_bias + block * model.input_gate_bias_step;
       b_ih[o_block * hidden + j] = model.output_gate_bias + block * model.output_gate_bias_step;
-      if (modern) {
+      if (standard) {
         b_ih[f_block * hidden + j] = model.forget_gate_bias + block * model.forget_gate_bias_step;
       }
     }
@@ -134,7 +134,7 @@ class TorchLearner : public Learner {
 
 }  // namespace
 
-std::unique_ptr<Learner> make_torch_learner(const ModelConfig& model, const TrainConfig& train,
+std::unique_ptr<Learner> make_torch_learner(const ModelConfig& model, const TrialConfig& train,
                                             int64_t inputs, int64_t outputs, uint64_t seed) {
   return std::make_unique<TorchLearner>(model, train, inputs, outputs, seed);
 }

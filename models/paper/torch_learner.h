@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "models/paper/config.h"
+#include "models/paper/paper_config.h"
 
 namespace lstmnlp::paper {
 
@@ -19,7 +19,7 @@ class Learner;
 /// always have biases, and train.update/train.gradient are ignored (full BPTT, one SGD step per
 /// sequence). Throws InputError for model.squash=paper, model.recurrent=cells_and_gates, and
 /// impl torch with the 1997 cell.
-std::unique_ptr<Learner> make_torch_learner(const ModelConfig& model, const TrainConfig& train,
+std::unique_ptr<Learner> make_torch_learner(const ModelConfig& model, const TrialConfig& train,
                                             int64_t inputs, int64_t outputs, uint64_t seed);
 
 }  // namespace lstmnlp::paper

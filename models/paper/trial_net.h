@@ -12,7 +12,7 @@
 // costs a few hundred multiply-adds and no allocation.
 //
 // Architecture (the paper's section 5): a hidden layer of memory-cell blocks. Block j has an
-// input gate, an output gate (and, in the modern cell, a forget gate) shared by its cells.
+// input gate, an output gate (and, in the standard cell, a forget gate) shared by its cells.
 // Every hidden unit (cell or gate) sees a bias, the inputs and the recurrent sources at t-1:
 // the cell outputs and, when `recurrent_gates`, the gate activations too ("memory cells and
 // gate units receive inputs from input units, memory cells and gate units"). Output units are
@@ -41,7 +41,7 @@ namespace lstmnlp::paper {
 /// Squashing functions of the cell input (g) and output (h).
 enum class Squash {
   kPaper,  ///< g = 4 sigmoid - 2 in [-2, 2], h = 2 sigmoid - 1 in [-1, 1] (the 1997 paper)
-  kTanh,   ///< g = h = tanh (the modern cell)
+  kTanh,   ///< g = h = tanh (the standard cell)
 };
 
 /// Which gradient train_sequence() follows.

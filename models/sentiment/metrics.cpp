@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 
 ClassificationReport classification_report(const std::vector<int64_t>& gold,
                                            const std::vector<int64_t>& predicted,
@@ -99,4 +99,4 @@ std::string format_report(const ClassificationReport& report,
   return out.str();
 }
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 
 /// Metrics of one evaluation.
 struct ClassificationReport {
@@ -39,4 +39,4 @@ nlohmann::json to_json(const ClassificationReport& report, const std::vector<std
 std::string format_report(const ClassificationReport& report,
                           const std::vector<std::string>& labels);
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

@@ -2,7 +2,7 @@
 
 #include <limits>
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 
 SentimentClassifierImpl::SentimentClassifierImpl(const SentimentModelConfig& cfg,
                                                  int64_t vocab_size, int64_t num_classes,
@@ -101,4 +101,4 @@ torch::Tensor SentimentClassifierImpl::forward(const torch::Tensor& tokens,
   return classifier_(dropout_(pool(outputs, h_n, lengths)));
 }
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

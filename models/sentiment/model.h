@@ -14,38 +14,10 @@
 #include <cstdint>
 #include <string>
 
-#include "core/config.h"
 #include "models/lstm.h"
+#include "models/sentiment/sentiment_config.h"
 
-namespace lstmnlp {
-
-/// The `model` section of a sentiment config.
-struct SentimentModelConfig {
-  int64_t embedding_dim = 300;     ///< embedding size (E)
-  int64_t hidden_size = 256;       ///< LSTM hidden size per direction (H)
-  int64_t num_layers = 1;          ///< stacked LSTM layers
-  bool bidirectional = true;       ///< run each layer in both directions (D = 2)
-  std::string lstm = "custom";     ///< custom (lstmnlp::LSTM) or torch (torch::nn::LSTM)
-  std::string pooling = "max";     ///< last, max, mean or attention
-  double dropout = 0.5;            ///< before the classifier and between LSTM layers
-  double embedding_dropout = 0.0;  ///< dropout on the embeddings
-  double forget_bias = 0.0;        ///< added to the forget-gate bias at init (custom LSTM only)
-  int64_t attention_size = 128;    ///< hidden size of the attention scorer (pooling: attention)
-
-  template <class V>
-  void visit(V& v) {
-    v("embedding_dim", embedding_dim, config::Range{1, 1e5});
-    v("hidden_size", hidden_size, config::Range{1, 1e5});
-    v("num_layers", num_layers, config::Range{1, 16});
-    v("bidirectional", bidirectional);
-    v("lstm", lstm, config::Choices{"custom", "torch"});
-    v("pooling", pooling, config::Choices{"last", "max", "mean", "attention"});
-    v("dropout", dropout, config::Range{0.0, 1.0});
-    v("embedding_dropout", embedding_dropout, config::Range{0.0, 1.0});
-    v("forget_bias", forget_bias, config::Range{-10.0, 10.0});
-    v("attention_size", attention_size, config::Range{1, 1e5});
-  }
-};
+namespace lstmnlp::sentiment {
 
 /// See the file comment.
 class SentimentClassifierImpl : public torch::nn::Module {
@@ -80,4 +52,4 @@ class SentimentClassifierImpl : public torch::nn::Module {
 
 TORCH_MODULE(SentimentClassifier);
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

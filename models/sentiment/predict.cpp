@@ -14,9 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "models/sentiment/sentiment.h"
+#include "datasets/labelled_text.h"
+#include "datasets/length_batching.h"
+#include "models/sentiment/sentiment_app.h"
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 namespace {
 
 namespace fs = std::filesystem;
@@ -340,4 +342,4 @@ PredictSummary run_sentiment_predict(const SentimentPredictOptions& options, std
   return summary;
 }
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

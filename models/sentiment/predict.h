@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 
 struct SentimentCheckpoint;
 
@@ -76,4 +76,4 @@ void predict_stream(SentimentCheckpoint& classifier, std::istream& in, const std
 /// jsonl, which has none).
 std::string predict_header(const SentimentCheckpoint& classifier, const std::string& format);
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

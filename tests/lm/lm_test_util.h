@@ -1,8 +1,7 @@
 #pragma once
 
-// Helpers shared by the tests of lm/: temporary folders, tiny corpora and configs.
-
-#include <unistd.h>
+// Helpers shared by the tests of lm/: tiny corpora and configs (and, from tests/test_util.h,
+// temporary folders).
 
 #include <filesystem>
 #include <fstream>
@@ -10,39 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
 #include "models/lm/lm_config.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp::lm::testing {
 
 namespace fs = std::filesystem;
 
-/// A fresh temporary folder, removed when the object goes away.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(fs::temp_directory_path() / ("lstmnlp_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-/// The message of the InputError that `f` throws, or "no InputError".
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no InputError";
-}
+using lstmnlp::test::input_error_of;
+using lstmnlp::test::TempDir;
 
 inline void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;

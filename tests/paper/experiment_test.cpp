@@ -52,7 +52,7 @@ TEST(PaperExperimentTest, SummaryTableAndJson) {
   ExperimentResult r;
   r.experiment = "reber";
   r.title = "Embedded Reber grammar (experiment 1)";
-  r.cell = "lstm1997";
+  r.cell = "1997";
   r.setting = "3 blocks × 2 cells";
   r.wall_s = 2.0;
   r.paper = PaperFigure{"Table 1", "3 blocks × 2 cells, 276 weights, lr 0.5", "100% of 30",
@@ -96,7 +96,7 @@ TEST(PaperExperimentTest, ConfigRejectsBadCombinations) {
   EXPECT_THROW(run_reber(cfg, options), InputError);
 
   ModelConfig model;
-  TrainConfig train;
+  TrialConfig train;
   model.impl = "torch";  // torch::nn::LSTM has no 1997 cell
   EXPECT_THROW(make_learner(model, train, 7, 7, 1), InputError);
   model.impl = "custom";
@@ -107,7 +107,7 @@ TEST(PaperExperimentTest, ConfigRejectsBadCombinations) {
 TEST(PaperExperimentTest, CustomLSTMLearnerTrainsAndPredicts) {
   ModelConfig model;
   model.impl = "custom";  // lstmnlp::LSTM with the 1997 cell
-  TrainConfig train;
+  TrialConfig train;
   auto learner = make_learner(model, train, 7, 7, 3);
   // 3 x 2 = 6 cells with 3 gate blocks of (6, 7 + 6) weights and two biases each, plus the
   // output layer (no inputs→outputs, no output bias by default).

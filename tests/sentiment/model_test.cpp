@@ -8,7 +8,7 @@
 #include "datasets/length_batching.h"
 #include "models/sentiment/metrics.h"
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 namespace {
 
 SentimentModelConfig small_config(const std::string& lstm, const std::string& pooling) {
@@ -128,4 +128,4 @@ TEST(SentimentMetrics, HandComputedReport) {
 }
 
 }  // namespace
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

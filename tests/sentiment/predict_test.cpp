@@ -10,9 +10,10 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "models/sentiment/sentiment.h"
+#include "datasets/length_batching.h"
+#include "models/sentiment/sentiment_app.h"
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 namespace {
 
 namespace fs = std::filesystem;
@@ -64,8 +65,8 @@ class SentimentPredictTest : public ::testing::Test {
     cfg.tokenizer.character_coverage = 1.0;
     cfg.model.embedding_dim = 8;
     cfg.model.hidden_size = 8;
-    cfg.train.loop.loop.max_steps = 5;
-    cfg.train.loop.loop.eval_every = 5;
+    cfg.train.base.loop.max_steps = 5;
+    cfg.train.base.loop.eval_every = 5;
     cfg.train.batch_size = 16;
     SentimentTrainOptions options;
     options.run_dir = (dir_ / "run").string();
@@ -232,4 +233,4 @@ TEST_F(SentimentPredictTest, EvalPrintsTableAndWritesJson) {
 }
 
 }  // namespace
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

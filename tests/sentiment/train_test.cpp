@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "core/checkpoint.h"
-#include "models/sentiment/sentiment.h"
+#include "models/sentiment/sentiment_app.h"
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 namespace {
 
 namespace fs = std::filesystem;
@@ -41,8 +41,8 @@ TEST(SentimentTrain, ShortSst2RunBeatsMajorityClass) {
   cfg.tokenizer.vocab_size = 1000;
   cfg.model.embedding_dim = 32;
   cfg.model.hidden_size = 32;
-  cfg.train.loop.opt.lr = 5e-3;
-  cfg.train.loop.loop.epochs = 2;
+  cfg.train.base.opt.lr = 5e-3;
+  cfg.train.base.loop.epochs = 2;
   cfg.train.batch_size = 32;
   SentimentTrainOptions options;
   options.run_dir = run_dir.string();
@@ -73,4 +73,4 @@ TEST(SentimentTrain, ShortSst2RunBeatsMajorityClass) {
 }
 
 }  // namespace
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

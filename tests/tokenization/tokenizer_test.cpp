@@ -14,10 +14,17 @@
 
 #include "core/error.h"
 #include "tokenization/sentencepiece_tokenizer.h"
-#include "tokenization/tokenizer_cli.h"
+#include "models/tokenizer/tokenizer_app.h"
 
 namespace lstmnlp {
 namespace {
+
+using tokenizer::decode_lines;
+using tokenizer::encode_lines;
+using tokenizer::EncodeFormat;
+using tokenizer::parse_encode_format;
+using tokenizer::run_tokenizer_decode;
+using tokenizer::run_tokenizer_encode;
 
 namespace fs = std::filesystem;
 

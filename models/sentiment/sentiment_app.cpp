@@ -1,4 +1,4 @@
-#include "models/sentiment/sentiment.h"
+#include "models/sentiment/sentiment_app.h"
 
 #include <chrono>
 #include <filesystem>
@@ -8,8 +8,9 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "models/sentiment/sentiment_task.h"
 
-namespace lstmnlp {
+namespace lstmnlp::sentiment {
 namespace {
 
 namespace fs = std::filesystem;
@@ -89,118 +90,6 @@ std::vector<LabeledExample> read_split(const std::string& path, const LabeledDat
 
 }  // namespace
 
-EncodedExamples encode_examples(const std::vector<LabeledExample>& examples,
-                                const SentencePieceTokenizer& tokenizer, const LabelSet& labels,
-                                int64_t max_tokens) {
-  EncodedExamples out;
-  out.tokens.reserve(examples.size());
-  out.lengths.reserve(examples.size());
-  out.labels.reserve(examples.size());
-  for (const auto& e : examples) {
-    out.labels.push_back(labels.index_of(e.label, e.source, e.line));
-    out.tokens.push_back(encode_for_classifier(tokenizer, e.text, max_tokens));
-    out.lengths.push_back(static_cast<int64_t>(out.tokens.back().size()));
-  }
-  return out;
-}
-
-torch::Tensor predict_probabilities(SentimentClassifier& model,
-                                    const std::vector<std::vector<int>>& tokens, int64_t pad_id,
-                                    int64_t batch_size, torch::Device device) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  std::vector<int64_t> lengths(tokens.size());
-  for (size_t i = 0; i < tokens.size(); ++i) lengths[i] = static_cast<int64_t>(tokens[i].size());
-  torch::Tensor probs;
-  for (const auto& indices : plan_inference_batches(lengths, batch_size, /*max_batch_tokens=*/0)) {
-    const auto batch = make_batch(tokens, indices, pad_id);
-    const auto p = torch::softmax(model->forward(batch.tokens.to(device), batch.lengths), 1)
-                       .to(torch::kCPU, torch::kFloat32);
-    if (!probs.defined()) probs = torch::empty({static_cast<int64_t>(tokens.size()), p.size(1)});
-    probs.index_copy_(0, torch::tensor(indices, torch::kInt64), p);
-  }
-  return probs.defined() ? probs : torch::empty({0, 0});
-}
-
-SentimentTask::SentimentTask(SentimentClassifier model, EncodedExamples train, EncodedExamples dev,
-                             int64_t num_classes, const SentimentTrainConfig& cfg, int64_t pad_id,
-                             uint64_t seed, torch::Device device)
-    : model_(std::move(model)),
-      train_(std::move(train)),
-      dev_(std::move(dev)),
-      num_classes_(num_classes),
-      cfg_(cfg),
-      pad_id_(pad_id),
-      seed_(seed),
-      device_(device) {
-  TORCH_CHECK(!train_.tokens.empty(), "no training examples");
-  TORCH_CHECK(!dev_.tokens.empty(), "no dev examples");
-  if (cfg_.class_weights == "balanced") {
-    std::vector<double> counts(num_classes_, 0.0);
-    for (int64_t y : train_.labels) counts[y] += 1;
-    std::vector<float> weights(num_classes_);
-    const double n = static_cast<double>(train_.labels.size());
-    for (int64_t c = 0; c < num_classes_; ++c) {
-      weights[c] = counts[c] > 0 ? static_cast<float>(n / (num_classes_ * counts[c])) : 0.0f;
-    }
-    class_weights_ = torch::tensor(weights).to(device_);
-  }
-}
-
-int64_t SentimentTask::batches_per_epoch() {
-  const int64_t n = static_cast<int64_t>(train_.tokens.size());
-  return (n + cfg_.batch_size - 1) / cfg_.batch_size;
-}
-
-void SentimentTask::start_epoch(int64_t epoch, int64_t /*first_batch*/) {
-  if (planned_epoch_ != epoch) {
-    plan_ = plan_epoch_batches(train_.lengths, cfg_.batch_size, seed_, epoch);
-    planned_epoch_ = epoch;
-  }
-}
-
-StepResult SentimentTask::train_step(int64_t epoch, int64_t index) {
-  start_epoch(epoch, index);
-  const auto& indices = plan_.at(index);
-  const auto batch = make_batch(train_.tokens, indices, pad_id_);
-  std::vector<int64_t> gold(indices.size());
-  for (size_t i = 0; i < indices.size(); ++i) gold[i] = train_.labels[indices[i]];
-  const auto target = torch::tensor(gold, torch::kInt64).to(device_);
-  const auto logits = model_->forward(batch.tokens.to(device_), batch.lengths);
-  auto options = torch::nn::functional::CrossEntropyFuncOptions();
-  if (class_weights_.defined()) options.weight(class_weights_);
-  const auto loss = torch::nn::functional::cross_entropy(logits, target, options);
-  loss.backward();
-  const int64_t n = static_cast<int64_t>(indices.size());
-  return {loss.item<double>() * n, n};
-}
-
-ClassificationReport SentimentTask::dev_report() {
-  const auto probs =
-      predict_probabilities(model_, dev_.tokens, pad_id_, cfg_.eval_batch_size, device_);
-  const auto predicted = probs.argmax(1).contiguous();
-  std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
-                            predicted.data_ptr<int64_t>() + predicted.numel());
-  return classification_report(dev_.labels, pred, num_classes_);
-}
-
-EvalResult SentimentTask::evaluate() {
-  const auto probs =
-      predict_probabilities(model_, dev_.tokens, pad_id_, cfg_.eval_batch_size, device_);
-  const auto gold = torch::tensor(dev_.labels, torch::kInt64);
-  const double loss =
-      -probs.gather(1, gold.unsqueeze(1)).clamp_min(1e-12).log().mean().item<double>();
-  const auto predicted = probs.argmax(1).contiguous();
-  std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
-                            predicted.data_ptr<int64_t>() + predicted.numel());
-  const auto report = classification_report(dev_.labels, pred, num_classes_);
-  nlohmann::json metrics = {{"loss", loss},
-                            {"accuracy", report.accuracy},
-                            {"macro_f1", report.macro_f1},
-                            {"confusion", report.confusion}};
-  return {metrics, report.accuracy, /*higher_is_better=*/true};
-}
-
 SentimentCheckpoint SentimentCheckpoint::load(const std::string& path, torch::Device device) {
   const std::string file = resolve_checkpoint_path(path);
   const auto meta = read_checkpoint_meta(file);
@@ -277,7 +166,7 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
                      tokenizer->pad_id(), seed, options.device);
   TrainerOptions trainer_options;
   trainer_options.run_dir = options.run_dir;
-  trainer_options.train = cfg.train.loop;
+  trainer_options.train = cfg.train.base;
   trainer_options.config_yaml = resolved;
   trainer_options.kind = kKind;
   trainer_options.tokenizer_model = tokenizer->serialized_model();
@@ -335,4 +224,4 @@ ClassificationReport run_sentiment_eval(const SentimentEvalOptions& options, std
   return report;
 }
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::sentiment

@@ -1,4 +1,4 @@
-#include "models/paper/config.h"
+#include "models/paper/paper_config.h"
 
 #include "core/error.h"
 
@@ -28,8 +28,8 @@ ModelConfig ReberTask::default_model() {
   return m;
 }
 
-TrainConfig ReberTask::default_train() {
-  TrainConfig t;
+TrialConfig ReberTask::default_train() {
+  TrialConfig t;
   t.lr = 0.1;
   t.max_sequences = 300000;
   t.eval_every = 1;  // count sequences until success exactly
@@ -43,8 +43,8 @@ ModelConfig AddingTask::default_model() {
   return m;
 }
 
-TrainConfig AddingTask::default_train() {
-  TrainConfig t;
+TrialConfig AddingTask::default_train() {
+  TrialConfig t;
   t.trials = 10;
   t.lr = 0.5;
   t.max_sequences = 300000;
@@ -53,8 +53,8 @@ TrainConfig AddingTask::default_train() {
 
 ModelConfig MultiplicationTask::default_model() { return AddingTask::default_model(); }
 
-TrainConfig MultiplicationTask::default_train() {
-  TrainConfig t = AddingTask::default_train();
+TrialConfig MultiplicationTask::default_train() {
+  TrialConfig t = AddingTask::default_train();
   t.lr = 0.1;
   t.max_sequences = 1000000;
   return t;
@@ -67,8 +67,8 @@ ModelConfig TemporalOrderTask::default_model() {
   return m;
 }
 
-TrainConfig TemporalOrderTask::default_train() {
-  TrainConfig t;
+TrialConfig TemporalOrderTask::default_train() {
+  TrialConfig t;
   t.trials = 10;
   t.lr = 0.5;
   t.max_sequences = 300000;
@@ -87,8 +87,8 @@ ModelConfig LongLagTask::default_model() {
   return m;
 }
 
-TrainConfig LongLagTask::default_train() {
-  TrainConfig t;
+TrialConfig LongLagTask::default_train() {
+  TrialConfig t;
   t.trials = 10;
   t.lr = 1.0;
   t.max_sequences = 100000;
@@ -96,17 +96,17 @@ TrainConfig LongLagTask::default_train() {
 }
 
 NetSpec net_spec(const ModelConfig& model, int64_t inputs, int64_t outputs) {
-  const bool modern = model.cell == "modern";
+  const bool standard = model.cell == "standard";
   NetSpec spec;
   spec.inputs = inputs;
   spec.outputs = outputs;
   spec.blocks = model.blocks;
   spec.cells_per_block = model.cells_per_block;
-  spec.forget_gate = modern;
-  const std::string squash = model.squash == "auto" ? (modern ? "tanh" : "paper") : model.squash;
+  spec.forget_gate = standard;
+  const std::string squash = model.squash == "auto" ? (standard ? "tanh" : "paper") : model.squash;
   spec.squash = squash == "paper" ? Squash::kPaper : Squash::kTanh;
   const std::string recurrent =
-      model.recurrent == "auto" ? (modern ? "cells" : "cells_and_gates") : model.recurrent;
+      model.recurrent == "auto" ? (standard ? "cells" : "cells_and_gates") : model.recurrent;
   spec.recurrent_gates = recurrent == "cells_and_gates";
   spec.cell_bias = model.cell_bias;
   spec.output_bias = model.output_bias;

@@ -1,4 +1,4 @@
-#include "models/lstm_bench.h"
+#include "models/bench/bench_app.h"
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "models/lstm.h"
 
-namespace lstmnlp {
+namespace lstmnlp::bench {
 namespace {
 
 using torch::Tensor;
@@ -153,7 +153,7 @@ void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
-LSTMBenchRow bench_one(const LSTMBenchConfig& config, int64_t hidden, const std::string& mode,
+BenchRow bench_one(const BenchConfig& config, int64_t hidden, const std::string& mode,
                        const torch::Device& device) {
   const int64_t input = config.input_size > 0 ? config.input_size : hidden;
   torch::manual_seed(config.seed);
@@ -184,7 +184,7 @@ LSTMBenchRow bench_one(const LSTMBenchConfig& config, int64_t hidden, const std:
     }
   }
 
-  LSTMBenchRow row;
+  BenchRow row;
   row.mode = mode;
   row.steps = config.steps;
   row.batch = config.batch;
@@ -236,7 +236,7 @@ std::string format_mib(int64_t bytes) {
 
 }  // namespace
 
-std::vector<LSTMBenchRow> run_lstm_bench(const LSTMBenchConfig& config) {
+std::vector<BenchRow> run_lstm_bench(const BenchConfig& config) {
   TORCH_CHECK(config.steps > 0, "T must be positive, got ", config.steps);
   TORCH_CHECK(config.batch > 0, "B must be positive, got ", config.batch);
   TORCH_CHECK(!config.hidden_sizes.empty(), "no hidden size given");
@@ -255,14 +255,14 @@ std::vector<LSTMBenchRow> run_lstm_bench(const LSTMBenchConfig& config) {
   const torch::Device device(config.device);
   if (device.is_cpu()) counting_allocator();  // install before any benchmark tensor exists
 
-  std::vector<LSTMBenchRow> rows;
+  std::vector<BenchRow> rows;
   for (int64_t hidden : config.hidden_sizes) {
     for (const auto& mode : config.modes) rows.push_back(bench_one(config, hidden, mode, device));
   }
   return rows;
 }
 
-std::string lstm_bench_markdown(const std::vector<LSTMBenchRow>& rows) {
+std::string lstm_bench_markdown(const std::vector<BenchRow>& rows) {
   std::ostringstream s;
   s << "lstmnlp::LSTM vs torch::nn::LSTM: median tokens/s (T*B per second) over interleaved "
        "rounds; peak = max bytes of LibTorch CPU tensors allocated during one round\n\n";
@@ -280,7 +280,7 @@ std::string lstm_bench_markdown(const std::vector<LSTMBenchRow>& rows) {
   return s.str();
 }
 
-nlohmann::json lstm_bench_json(const std::vector<LSTMBenchRow>& rows) {
+nlohmann::json lstm_bench_json(const std::vector<BenchRow>& rows) {
   nlohmann::json array = nlohmann::json::array();
   for (const auto& r : rows) {
     array.push_back({{"mode", r.mode},
@@ -301,7 +301,7 @@ nlohmann::json lstm_bench_json(const std::vector<LSTMBenchRow>& rows) {
   return array;
 }
 
-void run_lstm_bench_report(const LSTMBenchConfig& config, const std::string& json_path,
+void run_lstm_bench_report(const BenchConfig& config, const std::string& json_path,
                            std::ostream& out) {
   const auto rows = run_lstm_bench(config);
   out << lstm_bench_markdown(rows) << std::flush;
@@ -312,4 +312,4 @@ void run_lstm_bench_report(const LSTMBenchConfig& config, const std::string& jso
   if (!file) throw InputError(at_location(json_path, 0, "write failed"));
 }
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::bench

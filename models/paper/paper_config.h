@@ -22,15 +22,16 @@ namespace lstmnlp::paper {
 struct ModelConfig {
   /// fast: per-trial C++ nets with the paper's truncated online gradient (TrialNet).
   /// torch: torch::nn::LSTM per trial, full backprop through time, one update per sequence.
-  /// custom: lstmnlp::LSTM per trial, likewise (cells standard or 1997).
+  /// custom: lstmnlp::LSTM per trial, likewise.
   std::string impl = "fast";
-  /// lstm1997: input and output gates, no forget gate. modern: adds a forget gate per block.
-  std::string cell = "lstm1997";
+  /// The cell, named as lstmnlp::LSTM names it (LSTMCellType): 1997, input and output gates
+  /// and no forget gate; standard, which adds a forget gate per block.
+  std::string cell = "1997";
   int blocks = 3;
   int cells_per_block = 2;
-  /// auto (paper for lstm1997, tanh for modern), paper (g in [-2, 2], h in [-1, 1]) or tanh.
+  /// auto (paper for 1997, tanh for standard), paper (g in [-2, 2], h in [-1, 1]) or tanh.
   std::string squash = "auto";
-  /// What hidden units see at t-1: auto (cells_and_gates for lstm1997, cells for modern),
+  /// What hidden units see at t-1: auto (cells_and_gates for 1997, cells for standard),
   /// cells_and_gates (the paper's fully connected hidden layer) or cells.
   std::string recurrent = "auto";
   /// Trainable biases of the memory cells and output units (gates always have one).
@@ -54,7 +55,7 @@ struct ModelConfig {
   template <class V>
   void visit(V& v) {
     v("impl", impl, config::Choices{"fast", "torch", "custom"});
-    v("cell", cell, config::Choices{"lstm1997", "modern"});
+    v("cell", cell, config::Choices{"1997", "standard"});
     v("blocks", blocks, config::Range{1, 64});
     v("cells_per_block", cells_per_block, config::Range{1, 64});
     v("squash", squash, config::Choices{"auto", "paper", "tanh"});
@@ -73,8 +74,9 @@ struct ModelConfig {
   }
 };
 
-/// Training and trials (section `train`).
-struct TrainConfig {
+/// Training and trials (section `train`; not the shared loop's lstmnlp::TrainConfig: each trial
+/// trains its own small net in experiment.cpp).
+struct TrialConfig {
   /// Independent trials; trial i uses seed --seed + i for its weights and data.
   int trials = 30;
   double lr = 0.5;
@@ -116,7 +118,7 @@ struct ReberTask {
   /// biases, and their error is the cross-entropy (lr 0.1). configs/paper/reber-paper.yaml has
   /// the paper's exact 276-weight net.
   static ModelConfig default_model();
-  static TrainConfig default_train();
+  static TrialConfig default_train();
   template <class V>
   void visit(V& v) {
     v("train_strings", train_strings, config::Range{1, 1e6});
@@ -161,14 +163,14 @@ struct MinLengthTask : StreamTask {
 struct AddingTask : MinLengthTask {
   static constexpr const char* kName = "adding";
   static ModelConfig default_model();
-  static TrainConfig default_train();
+  static TrialConfig default_train();
 };
 
 /// Experiment 5 (section `multiplication`).
 struct MultiplicationTask : MinLengthTask {
   static constexpr const char* kName = "multiplication";
   static ModelConfig default_model();
-  static TrainConfig default_train();
+  static TrialConfig default_train();
 };
 
 /// Experiment 6 (section `temporal_order`).
@@ -182,7 +184,7 @@ struct TemporalOrderTask : StreamTask {
     stop_error = 0.1;
   }
   static ModelConfig default_model();
-  static TrainConfig default_train();
+  static TrialConfig default_train();
   template <class V>
   void visit(V& v) {
     v("variant", variant, config::Choices{"6a", "6b"});
@@ -198,7 +200,7 @@ struct LongLagTask {
   double correct_error = 0.25;
 
   static ModelConfig default_model();
-  static TrainConfig default_train();
+  static TrialConfig default_train();
   template <class V>
   void visit(V& v) {
     v("p", p, config::Range{2, 1e5});
@@ -210,7 +212,7 @@ struct LongLagTask {
 template <class Task>
 struct ExperimentConfig {
   ModelConfig model = Task::default_model();
-  TrainConfig train = Task::default_train();
+  TrialConfig train = Task::default_train();
   Task task;
 
   template <class V>

@@ -1,6 +1,7 @@
 #pragma once
 
-// The commands of `lstm-tokenizer`, callable without the command line:
+// What the commands of `lstm-tokenizer` run (models/tokenizer/tokenizer_commands.h), callable
+// without the command line:
 //
 //   lstm-tokenizer train --input a.txt b.txt --model-prefix runs/tok/spm --vocab-size 8000
 //   lstm-tokenizer encode --model runs/tok/spm.model --input text.txt --format pieces
@@ -15,7 +16,7 @@
 
 #include "tokenization/sentencepiece_tokenizer.h"
 
-namespace lstmnlp {
+namespace lstmnlp::tokenizer {
 
 /// What `encode` writes for each piece.
 enum class EncodeFormat { kIds, kPieces };
@@ -57,4 +58,4 @@ void encode_lines(const SentencePieceTokenizer& tokenizer, EncodeFormat format, 
 void decode_lines(const SentencePieceTokenizer& tokenizer, std::istream& in, std::ostream& out,
                   const std::string& source);
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::tokenizer

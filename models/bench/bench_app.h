@@ -2,9 +2,9 @@
 
 // Side-by-side benchmark of lstmnlp::LSTM against torch::nn::LSTM (the lstm-bench executable).
 //
-//   lstmnlp::LSTMBenchConfig config;            // T=35, B=20, hidden 650 and 256, all modes
-//   auto rows = lstmnlp::run_lstm_bench(config);
-//   std::cout << lstmnlp::lstm_bench_markdown(rows);
+//   lstmnlp::bench::BenchConfig config;         // T=35, B=20, hidden 650 and 256, all modes
+//   auto rows = lstmnlp::bench::run_lstm_bench(config);
+//   std::cout << lstmnlp::bench::lstm_bench_markdown(rows);
 //
 // Method. Both modules get the same weights and inputs. For each shape and mode, `warmup`
 // untimed rounds are followed by `repetitions` timed rounds; each round runs both
@@ -24,42 +24,12 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "models/bench/bench_config.h"
 
-namespace lstmnlp {
-
-/// What to measure.
-struct LSTMBenchConfig {
-  int64_t steps = 35;                           ///< T
-  int64_t batch = 20;                           ///< B
-  std::vector<int64_t> hidden_sizes{650, 256};  ///< one shape per hidden size
-  int64_t input_size = 0;                       ///< features per step; 0 = equal to hidden
-  int64_t layers = 1;                           ///< stacked layers
-  bool bidirectional = false;                   ///< two directions per layer
-  std::string device = "cpu";                   ///< "cpu", "cuda" or "cuda:N"
-  /// Any of "forward_backward", "forward" (training mode, no backward), "inference" (no grad).
-  std::vector<std::string> modes{"forward_backward", "forward", "inference"};
-  int64_t warmup = 3;        ///< untimed rounds per shape and mode
-  int64_t repetitions = 15;  ///< timed rounds per shape and mode; the median is reported
-  uint64_t seed = 1234;      ///< weights and inputs
-
-  /// The YAML keys (configs/bench/*.yaml); device and seed come from the command line.
-  template <class V>
-  void visit(V& v) {
-    v("steps", steps, config::Range{1, 1e6});
-    v("batch", batch, config::Range{1, 1e6});
-    v("hidden_sizes", hidden_sizes);
-    v("input_size", input_size, config::Range{0, 1e6});
-    v("layers", layers, config::Range{1, 100});
-    v("bidirectional", bidirectional);
-    v("modes", modes);
-    v("warmup", warmup, config::Range{0, 1e6});
-    v("repetitions", repetitions, config::Range{1, 1e6});
-  }
-};
+namespace lstmnlp::bench {
 
 /// One measured shape and mode (the keys of the JSON rows).
-struct LSTMBenchRow {
+struct BenchRow {
   std::string mode;
   int64_t steps = 0, batch = 0, input_size = 0, hidden_size = 0, layers = 0;
   bool bidirectional = false;
@@ -71,19 +41,19 @@ struct LSTMBenchRow {
 };
 
 /// Checks `config` (TORCH_CHECK) and runs every hidden size × mode.
-std::vector<LSTMBenchRow> run_lstm_bench(const LSTMBenchConfig& config);
+std::vector<BenchRow> run_lstm_bench(const BenchConfig& config);
 
 /// A Markdown table of `rows` with a header line that states the method.
-std::string lstm_bench_markdown(const std::vector<LSTMBenchRow>& rows);
+std::string lstm_bench_markdown(const std::vector<BenchRow>& rows);
 
 /// `rows` as a JSON array of objects with keys mode, T, B, input_size, hidden_size, layers,
 /// bidirectional, device, torch_tokens_per_s, custom_tokens_per_s, speedup, max_abs_diff,
 /// torch_peak_bytes, custom_peak_bytes.
-nlohmann::json lstm_bench_json(const std::vector<LSTMBenchRow>& rows);
+nlohmann::json lstm_bench_json(const std::vector<BenchRow>& rows);
 
 /// Runs the benchmark, prints the Markdown table to `out` and, when `json_path` is not empty,
 /// writes the JSON array there (InputError when it cannot be written). What lstm-bench runs.
-void run_lstm_bench_report(const LSTMBenchConfig& config, const std::string& json_path,
+void run_lstm_bench_report(const BenchConfig& config, const std::string& json_path,
                            std::ostream& out);
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::bench

@@ -1,4 +1,4 @@
-// The subcommands of `lstm-paper` (declared in models/paper/experiment.h).
+#include "models/paper/paper_commands.h"
 
 #include <torch/torch.h>
 
@@ -7,7 +7,6 @@
 #include <iostream>
 #include <thread>
 
-#include "core/cli.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -28,12 +27,7 @@ void write_text(const std::string& path, const std::string& text) {
 template <class Config>
 void run_command(const cli::CommonOptions& common, const po::variables_map& vm,
                  ExperimentResult (*run)(const Config&, const RunOptions&)) {
-  Config cfg = config::load<Config>(common.config, common.sets);
-  if (vm.count("trials")) {
-    const int trials = vm["trials"].as<int>();
-    if (trials < 1) throw InputError("--trials must be >= 1, got " + std::to_string(trials));
-    cfg.train.trials = trials;
-  }
+  const Config cfg = config::load<Config>(common.config, common.sets);
   if (common.device != "auto" && common.device != "cpu") {
     throw InputError("--device " + common.device + ": lstm-paper runs its small nets on the CPU");
   }
@@ -65,9 +59,9 @@ cli::Command make_command(const std::string& name, const std::string& summary,
   c.name = name;
   c.summary = summary;
   c.add_options = [](po::options_description& desc) {
-    desc.add_options()("json", po::value<std::string>(), "write the JSON summary to FILE")(
-        "trials", po::value<int>(), "number of trials (overrides train.trials)");
+    desc.add_options()("json", po::value<std::string>(), "write the JSON summary to FILE");
   };
+  c.config_flags = {{"trials", "train.trials", "number of trials"}};
   c.run = [run](const cli::CommonOptions& common, const po::variables_map& vm) {
     run_command<Config>(common, vm, run);
   };

@@ -1,4 +1,4 @@
-#include "models/lstm_bench.h"
+#include "models/bench/bench_app.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -6,12 +6,15 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
 
-namespace lstmnlp {
+#include "tests/test_util.h"
+
+namespace lstmnlp::bench {
 namespace {
 
-LSTMBenchConfig tiny_config() {
-  LSTMBenchConfig config;
+BenchConfig tiny_config() {
+  BenchConfig config;
   config.steps = 4;
   config.batch = 3;
   config.hidden_sizes = {8};
@@ -45,9 +48,11 @@ TEST(LSTMBenchTest, ReportsEveryModeWithAgreementAndMemory) {
 TEST(LSTMBenchTest, WritesJsonRowsWithTheDocumentedKeys) {
   auto config = tiny_config();
   config.modes = {"inference"};
-  const auto path = std::filesystem::temp_directory_path() / "lstmnlp_bench_test.json";
+  // A name of this process's own: ctest -j runs the tests in parallel processes.
+  const test::TempDir dir("bench_json");
+  const std::string path = dir / "bench.json";
   std::ostringstream table;
-  run_lstm_bench_report(config, path.string(), table);
+  run_lstm_bench_report(config, path, table);
   std::ifstream file(path);
   const auto json = nlohmann::json::parse(file);
   ASSERT_TRUE(json.is_array());
@@ -58,7 +63,6 @@ TEST(LSTMBenchTest, WritesJsonRowsWithTheDocumentedKeys) {
     EXPECT_TRUE(json[0].contains(key)) << key;
   }
   EXPECT_EQ(json[0]["T"], 4);
-  std::filesystem::remove(path);
 }
 
 TEST(LSTMBenchTest, RejectsBadConfigs) {
@@ -71,4 +75,4 @@ TEST(LSTMBenchTest, RejectsBadConfigs) {
 }
 
 }  // namespace
-}  // namespace lstmnlp
+}  // namespace lstmnlp::bench

@@ -1,4 +1,4 @@
-#include "tokenization/tokenizer_cli.h"
+#include "models/tokenizer/tokenizer_app.h"
 
 #include <charconv>
 #include <fstream>
@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 
-namespace lstmnlp {
+namespace lstmnlp::tokenizer {
 namespace {
 
 /// Opens `path` for reading, or returns std::cin for "-".
@@ -113,4 +113,4 @@ void decode_lines(const SentencePieceTokenizer& tokenizer, std::istream& in, std
   }
 }
 
-}  // namespace lstmnlp
+}  // namespace lstmnlp::tokenizer

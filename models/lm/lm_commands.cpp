@@ -1,0 +1,86 @@
+#include "models/lm/lm_commands.h"
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <string>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "models/lm/lm_app.h"
+
+namespace po = boost::program_options;
+
+namespace lstmnlp::lm {
+namespace {
+
+void add_train_options(po::options_description& desc) {
+  desc.add_options()("resume", po::value<std::string>(), "checkpoint to continue from");
+}
+
+void train_command(const cli::CommonOptions& common, const po::variables_map& vm) {
+  LmTrainOptions options;
+  options.device = cli::resolve_device(common.device);
+  if (common.config.empty()) throw InputError("train needs --config FILE");
+  const auto cfg = config::load<LmConfig>(common.config, common.sets);
+  if (!common.output_dir.empty()) options.run_dir = common.output_dir;
+  if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
+  run_lm_train(cfg, options, std::cerr);
+}
+
+void add_eval_options(po::options_description& desc) {
+  auto option = desc.add_options();
+  option("checkpoint", po::value<std::string>()->required(), "checkpoint written by train");
+  option("file", po::value<std::string>(), "text to score (default: the config's test text)");
+  option("batch-size", po::value<int64_t>()->default_value(0),
+         "parallel streams (0 = data.test_batch_size; 1 predicts every token)");
+  option("bptt", po::value<int64_t>()->default_value(0), "steps per forward (0 = data.bptt)");
+}
+
+void eval_command(const cli::CommonOptions& common, const po::variables_map& vm) {
+  LmEvalOptions options;
+  options.checkpoint = vm["checkpoint"].as<std::string>();
+  if (vm.count("file")) options.file = vm["file"].as<std::string>();
+  options.batch_size = vm["batch-size"].as<int64_t>();
+  options.bptt = vm["bptt"].as<int64_t>();
+  options.device = cli::resolve_device(common.device);
+  run_lm_eval(options, std::cout);
+}
+
+void add_generate_options(po::options_description& desc) {
+  const LmGenerateOptions defaults;
+  auto option = desc.add_options();
+  option("checkpoint", po::value<std::string>()->required(), "checkpoint written by train");
+  option("prompt", po::value<std::string>()->default_value(""),
+         "text to continue; words outside the vocabulary read as <unk>");
+  option("length", po::value<int64_t>()->default_value(defaults.length), "tokens to sample");
+  option("temperature", po::value<double>()->default_value(1.0, "1"),
+         "divides the logits; 0 = greedy");
+  option("top-k", po::value<int64_t>()->default_value(0), "sample among the k likeliest (0 = all)");
+  option("top-p", po::value<double>()->default_value(1.0, "1"),
+         "nucleus: sample among the likeliest with this total probability (1 = all)");
+}
+
+void generate_command(const cli::CommonOptions& common, const po::variables_map& vm) {
+  LmGenerateOptions options;
+  options.checkpoint = vm["checkpoint"].as<std::string>();
+  options.prompt = vm["prompt"].as<std::string>();
+  options.length = vm["length"].as<int64_t>();
+  options.sampling.temperature = vm["temperature"].as<double>();
+  options.sampling.top_k = vm["top-k"].as<int64_t>();
+  options.sampling.top_p = vm["top-p"].as<double>();
+  options.seed = common.seed;
+  options.device = cli::resolve_device(common.device);
+  run_lm_generate(options, std::cout, std::cerr);
+}
+
+}  // namespace
+
+std::vector<cli::Command> commands() {
+  return {
+      {"train", "train a model from a config", add_train_options, {}, train_command},
+      {"eval", "perplexity of a checkpoint on a text", add_eval_options, {}, eval_command},
+      {"generate", "sample text from a checkpoint", add_generate_options, {}, generate_command},
+  };
+}
+
+}  // namespace lstmnlp::lm
