@@ -67,7 +67,7 @@ struct Command {
   /// Runs the command. Throws InputError for bad input.
   std::function<void(const CommonOptions&, const boost::program_options::variables_map&)> run;
   /// Options that set config keys (see ConfigFlag), shown beside the command's own.
-  std::vector<ConfigFlag> config_flags;
+  std::vector<ConfigFlag> config_flags = {};
 };
 
 /// How a process's CPU threads are split between LibTorch's intra-op pool (OpenMP) and

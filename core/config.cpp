@@ -197,7 +197,7 @@ void Reader::check_range(const YAML::Node& n, const char* key, double value, Ran
   }
 }
 
-void Reader::operator()(const char* key, std::string& out, const Choices& choices) {
+void Reader::operator()(const char* key, std::string& out, const Choices<>& choices) {
   const YAML::Node* n = take(key);
   if (!n) return;
   read(*n, key, out);

@@ -5,14 +5,16 @@
 // A config section is a plain struct whose members hold the defaults, plus one `visit` template
 // that names each key once; reading, range checks and writing the resolved config all use it:
 //
+//   enum class Optimizer { kSgd, kAdam };
 //   struct TrainConfig {
 //     double lr = 1.0;
 //     int epochs = 13;
-//     std::string optimizer = "sgd";
+//     Optimizer optimizer = Optimizer::kSgd;
 //     template <class V> void visit(V& v) {
 //       v("lr", lr, Range{0.0, 100.0});
 //       v("epochs", epochs, Range{1, 100000});
-//       v("optimizer", optimizer, Choices{"sgd", "adam", "adamw"});
+//       v("optimizer", optimizer, Choices<Optimizer>{{"sgd", Optimizer::kSgd},
+//                                                    {"adam", Optimizer::kAdam}});
 //     }
 //   };
 //   struct AppConfig {
@@ -23,9 +25,11 @@
 //   AppConfig cfg = lstmnlp::config::load<AppConfig>("configs/x.yaml", {"train.lr=0.5"});
 //   std::string resolved = lstmnlp::config::to_yaml(cfg);
 //
-// Unknown keys, wrong types and out-of-range values throw InputError naming the file, the key
-// path and the line. String values expand ${VAR} from the environment; an unset variable is an
-// error. `--set a.b=c` overrides are applied before reading and are named "--set a.b" in errors.
+// Choices map names to enum values at load time, so code compares enums, never strings.
+// Unknown keys, wrong types, out-of-range values and unknown names throw InputError naming the
+// file, the key path and the line. String values expand ${VAR} from the environment; an unset
+// variable is an error. `--set a.b=c` overrides are applied before reading and are named "--set
+// a.b" in errors.
 
 #include <yaml-cpp/yaml.h>
 
@@ -33,7 +37,9 @@
 #include <deque>
 #include <initializer_list>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -46,11 +52,50 @@ struct Range {
   double max;
 };
 
-/// The allowed values of a string key.
+/// The allowed values of a key, by name. `Choices<E>` maps each name to a value of the enum E,
+/// so the struct holds the enum and the resolved config still writes the name:
+///
+///   enum class Optimizer { kSgd, kAdam };
+///   inline const config::Choices<Optimizer> kOptimizers{{"sgd", Optimizer::kSgd},
+///                                                       {"adam", Optimizer::kAdam}};
+///   v("optimizer", optimizer, kOptimizers);       // reads "adam" as Optimizer::kAdam
+///   kOptimizers.name(Optimizer::kAdam)            // "adam"
+///
+/// `Choices<>` (`Choices{"a", "b"}`) restricts a std::string key to a list of names.
+template <class E = void>
 struct Choices {
+  std::vector<std::pair<std::string, E>> values;
+  Choices(std::initializer_list<std::pair<std::string, E>> v) : values(v) {}
+
+  /// The value named `name`, or nullptr.
+  const E* find(const std::string& name) const {
+    for (const auto& [n, value] : values) {
+      if (n == name) return &value;
+    }
+    return nullptr;
+  }
+  /// The name of `value`. Throws std::logic_error for a value the list lacks (a bug).
+  const std::string& name(E value) const {
+    for (const auto& [n, v] : values) {
+      if (v == value) return n;
+    }
+    throw std::logic_error("config::Choices: a value without a name");
+  }
+  /// "a, b, c".
+  std::string list() const {
+    std::string out;
+    for (const auto& item : values) out += (out.empty() ? "" : ", ") + item.first;
+    return out;
+  }
+};
+
+/// The allowed values of a string key.
+template <>
+struct Choices<void> {
   std::vector<std::string> values;
   Choices(std::initializer_list<std::string> v) : values(v) {}
 };
+Choices(std::initializer_list<const char*>)->Choices<void>;
 
 /// Expands ${VAR} from the environment. Throws InputError (with `where`) for an unset variable.
 std::string expand_env(const std::string& text, const std::string& where);
@@ -71,7 +116,17 @@ class Reader {
       check_range(*n, key, static_cast<double>(out), range);
     }
   }
-  void operator()(const char* key, std::string& out, const Choices& choices);
+  void operator()(const char* key, std::string& out, const Choices<>& choices);
+  template <class E>
+  void operator()(const char* key, E& out, const Choices<E>& choices) {
+    if (auto n = take(key)) {
+      std::string name;
+      read(*n, key, name);
+      const E* value = choices.find(name);
+      if (value == nullptr) fail(*n, key, "'" + name + "' is not one of: " + choices.list());
+      out = *value;
+    }
+  }
 
   template <class S>
   void section(const char* key, S& out) {
@@ -116,6 +171,10 @@ class Writer {
   template <class T, class... Check>
   void operator()(const char* key, const T& value, const Check&...) {
     out_ << YAML::Key << key << YAML::Value << value;
+  }
+  template <class E>
+  void operator()(const char* key, const E& value, const Choices<E>& choices) {
+    out_ << YAML::Key << key << YAML::Value << choices.name(value);
   }
   template <class S>
   void section(const char* key, S& value) {

@@ -54,7 +54,14 @@ std::string Progress::line(std::optional<double> loss, const std::string& note) 
     out << "/" << total_ << " (" << static_cast<int>(100.0 * done_ / total_) << "%)";
   }
   const double r = rate();
-  out << " " << static_cast<int64_t>(r) << " " << unit_ << "/s";
+  // Slow loops (a trial, a large model's step) would otherwise show 0 per second.
+  if (r < 10) {
+    char slow[32];
+    std::snprintf(slow, sizeof slow, "%.2g", r);
+    out << " " << slow << " " << unit_ << "/s";
+  } else {
+    out << " " << static_cast<int64_t>(r) << " " << unit_ << "/s";
+  }
   if (total_ > 0 && r > 0 && done_ < total_)
     out << " ETA " << format_duration((total_ - done_) / r);
   if (loss) out << " loss " << *loss;
@@ -81,6 +88,8 @@ void Progress::update(int64_t done, std::optional<double> loss, const std::strin
 }
 
 void Progress::finish(const std::string& note) { emit(line(last_loss_, note), true); }
+
+void Progress::message(const std::string& text) { emit(text, /*final=*/true); }
 
 MetricsLog::MetricsLog(const std::string& path) : path_(path) {
   std::ofstream out(path_, std::ios::app);

@@ -20,6 +20,9 @@ class Progress {
               const std::string& note = "");
   /// Prints the final line.
   void finish(const std::string& note = "");
+  /// Prints `text` as a line of its own (e.g. a finished trial); on a terminal it replaces the
+  /// progress line, which the next update() draws again below it.
+  void message(const std::string& text);
   /// Says that `done` units were done before this process (a resumed run's steps), so that the
   /// rate and the ETA count only the units done since construction.
   void start_from(int64_t done);

@@ -7,7 +7,6 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/progress.h"
 
 namespace lstmnlp {
 namespace {
@@ -21,33 +20,42 @@ bool improves(const EvalResult& candidate, const std::optional<EvalResult>& best
 
 }  // namespace
 
+int64_t count_parameters(const torch::nn::Module& model) {
+  return count_parameters(model.parameters());
+}
+
+int64_t count_parameters(const std::vector<torch::Tensor>& tensors) {
+  int64_t n = 0;
+  for (const auto& t : tensors) n += t.numel();
+  return n;
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params,
                                                         const OptimizerConfig& cfg) {
-  if (cfg.optimizer == "sgd") {
-    return std::make_unique<torch::optim::SGD>(
-        params,
-        torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
+  switch (cfg.optimizer) {
+    case Optimizer::kSgd:
+      return std::make_unique<torch::optim::SGD>(
+          params,
+          torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
+    case Optimizer::kAdam:
+      return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(cfg.lr)
+                                                              .betas({cfg.beta1, cfg.beta2})
+                                                              .weight_decay(cfg.weight_decay));
+    case Optimizer::kAdamW:
+      return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(cfg.lr)
+                                                               .betas({cfg.beta1, cfg.beta2})
+                                                               .weight_decay(cfg.weight_decay));
   }
-  if (cfg.optimizer == "adam") {
-    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(cfg.lr)
-                                                            .betas({cfg.beta1, cfg.beta2})
-                                                            .weight_decay(cfg.weight_decay));
-  }
-  if (cfg.optimizer == "adamw") {
-    return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(cfg.lr)
-                                                             .betas({cfg.beta1, cfg.beta2})
-                                                             .weight_decay(cfg.weight_decay));
-  }
-  throw InputError("train.optimizer: unknown optimizer '" + cfg.optimizer + "'");
+  TORCH_CHECK(false, "make_optimizer: unknown optimizer ", static_cast<int>(cfg.optimizer));
 }
 
 double scheduled_lr(const OptimizerConfig& cfg, int64_t epoch, int64_t step, int64_t total_steps) {
-  if (cfg.lr_schedule == "epoch_decay") {
+  if (cfg.lr_schedule == LrSchedule::kEpochDecay) {
     // Epochs are 1-based in configs: lr_decay_start = 5 decays the lr of the 5th epoch onwards.
     const int64_t decays = std::max<int64_t>(0, epoch + 2 - cfg.lr_decay_start);
     return cfg.lr * std::pow(cfg.lr_decay, static_cast<double>(decays));
   }
-  if (cfg.lr_schedule == "linear") {
+  if (cfg.lr_schedule == LrSchedule::kLinear) {
     if (step < cfg.warmup_steps) return cfg.lr * (step + 1) / static_cast<double>(cfg.warmup_steps);
     const int64_t span = std::max<int64_t>(1, total_steps - cfg.warmup_steps);
     return cfg.lr * std::max(0.0, 1.0 - static_cast<double>(step - cfg.warmup_steps) / span);
@@ -104,9 +112,14 @@ void Trainer::save(const std::string& name) {
                      {"score", best_->score},
                      {"higher_is_better", best_->higher_is_better}};
   }
-  CheckpointMeta meta{
-      options_.kind,  step_,       epoch_, options_.config_yaml, options_.tokenizer_model,
-      options_.extra, state.dump()};
+  CheckpointMeta meta;
+  meta.kind = options_.kind;
+  meta.step = step_;
+  meta.epoch = epoch_;
+  meta.config_yaml = options_.config_yaml;
+  meta.tokenizer_model = options_.tokenizer_model;
+  meta.extra = options_.extra;
+  meta.loop_state = state.dump();
   // best.pt is saved while the model holds the average; it carries no second copy.
   if (!average_swapped_in_) meta.averaged = average_;
   save_checkpoint((std::filesystem::path(options_.run_dir) / name).string(), task_.model(),
@@ -141,133 +154,151 @@ void Trainer::swap_average() {
 
 TrainSummary Trainer::run() {
   const auto& loop = options_.train.loop;
-  const int64_t per_epoch = task_.batches_per_epoch();
-  if (per_epoch <= 0) throw InputError("the training data yields no batches");
-  const int64_t total = total_steps();
-  MetricsLog metrics((std::filesystem::path(options_.run_dir) / "metrics.jsonl").string());
-  if (!options_.resume.empty()) metrics.drop_after(step_);
-
-  TrainSummary summary;
-  summary.stop_reason = "epochs";
+  per_epoch_ = task_.batches_per_epoch();
+  if (per_epoch_ <= 0) throw InputError("the training data yields no batches");
+  total_ = total_steps();
+  metrics_.emplace((std::filesystem::path(options_.run_dir) / "metrics.jsonl").string());
+  if (!options_.resume.empty()) metrics_->drop_after(step_);
+  summary_ = TrainSummary();
+  summary_.stop_reason = "epochs";
+  stopped_ = false;
+  units_total_ = 0;
+  train_seconds_ = 0;
   const auto start = Clock::now();
-  double train_seconds = 0;
-  int64_t units_total = 0;
-  Progress progress("train", total, "steps");
+  Progress progress("train", total_, "steps");
   progress.start_from(step_);
 
-  // Evaluates, keeps best.pt and latest.pt, and tells whether patience ran out. The loop state
-  // saved with them points at the next batch to train. With weight averaging, the evaluation and
-  // best.pt see the averaged weights; latest.pt keeps the raw ones (and the average) so that a
-  // resume continues the same run.
-  auto evaluate = [&](double epoch_label) {
-    const bool averaged = !average_.empty();
-    if (averaged) swap_average();
-    auto result = task_.evaluate();
-    nlohmann::json record = {{"split", "valid"}, {"step", step_}, {"epoch", epoch_label}};
-    record.update(result.metrics);
-    metrics.write(record);
-    std::cerr << "eval after epoch " << epoch_label << " (step " << step_
-              << "): " << result.metrics.dump() << "\n";
-    summary.last = result;
-    if (improves(result, best_)) {
-      best_ = result;
-      evals_without_improvement_ = 0;
-      save("best.pt");
-    } else {
-      ++evals_without_improvement_;
-      if (options_.train.opt.lr_schedule == "plateau") lr_scale_ *= options_.train.opt.lr_decay;
-    }
-    if (averaged) swap_average();
-    save("latest.pt");
-    return loop.patience > 0 && evals_without_improvement_ >= loop.patience;
-  };
-
-  bool stop = false;
-  while (epoch_ < loop.epochs && !stop) {
-    task_.start_epoch(epoch_, batch_);
-    double window_loss = 0;
-    int64_t window_units = 0;
-    auto window_start = Clock::now();
-    while (batch_ < per_epoch) {
-      if (loop.max_steps > 0 && step_ >= loop.max_steps) {
-        summary.stop_reason = "max_steps";
-        stop = true;
-        break;
-      }
-      task_.model().train();
-      const double lr = scheduled_lr(options_.train.opt, epoch_, step_, total) * lr_scale_;
-      set_lr(lr);
-      // Drop the gradients rather than zero them (PyTorch 2's default): backward then stores
-      // each parameter's first gradient instead of adding it to zeros, a pass over every weight
-      // saved per step. Every optimizer skips a parameter that got no gradient.
-      for (auto& group : optimizer_->param_groups()) {
-        for (auto& p : group.params()) p.mutable_grad().reset();
-      }
-      const auto t0 = Clock::now();
-      const StepResult result = task_.train_step(epoch_, batch_);
-      const double mean = result.loss_sum / std::max<int64_t>(1, result.units);
-      if (!std::isfinite(mean)) {
-        throw InputError("loss became " + std::to_string(mean) + " at step " +
-                         std::to_string(step_ + 1) + "; stopped, the last good checkpoint is " +
-                         options_.run_dir + "/latest.pt (lower train.lr or set train.clip_norm)");
-      }
-      if (loop.clip_norm > 0) {
-        torch::nn::utils::clip_grad_norm_(task_.model().parameters(), loop.clip_norm);
-      }
-      optimizer_->step();
-      if (loop.ema_decay > 0) update_average();
-      train_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-      ++step_;
-      ++batch_;
-      units_total += result.units;
-      window_loss += result.loss_sum;
-      window_units += result.units;
-      progress.update(
-          step_, mean,
-          std::to_string(static_cast<int64_t>(units_total / std::max(train_seconds, 1e-9))) + " " +
-              task_.unit() + "/s");
-
-      if (step_ % loop.log_every == 0 || batch_ == per_epoch) {
-        const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-        const double window_mean = window_loss / std::max<int64_t>(1, window_units);
-        nlohmann::json record = {{"split", "train"},
-                                 {"step", step_},
-                                 {"epoch", epoch_ + 1},
-                                 {"loss", window_mean},
-                                 {"lr", lr},
-                                 {task_.unit() + "_per_s", window_units / std::max(seconds, 1e-9)}};
-        task_.describe_train(window_mean, record);
-        metrics.write(record);
-        window_loss = 0;
-        window_units = 0;
-        window_start = Clock::now();
-      }
-      const bool epoch_done = batch_ == per_epoch;
-      if (epoch_done) {
-        batch_ = 0;
-        ++epoch_;
-      }
-      if (loop.eval_every > 0 ? step_ % loop.eval_every == 0 : epoch_done) {
-        const double label = epoch_done ? epoch_ : epoch_ + static_cast<double>(batch_) / per_epoch;
-        if (evaluate(label)) {
-          summary.stop_reason = "early_stopping";
-          stop = true;
-        }
-      } else if (loop.save_every > 0 && step_ % loop.save_every == 0) {
-        save("latest.pt");
-      }
-      if (epoch_done || stop) break;
-    }
-  }
-  if (summary.stop_reason == "max_steps") save("latest.pt");
+  while (epoch_ < loop.epochs && !stopped_) run_epoch(progress);
+  if (summary_.stop_reason == "max_steps") save("latest.pt");
   progress.finish();
 
-  summary.steps = step_;
-  summary.epochs_completed = epoch_;
-  summary.best = best_;
-  summary.train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  summary.units_per_s = units_total / std::max(train_seconds, 1e-9);
-  return summary;
+  summary_.steps = step_;
+  summary_.epochs_completed = epoch_;
+  summary_.best = best_;
+  summary_.train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  summary_.units_per_s = units_total_ / std::max(train_seconds_, 1e-9);
+  return summary_;
+}
+
+void Trainer::run_epoch(Progress& progress) {
+  const auto& loop = options_.train.loop;
+  task_.start_epoch(epoch_, batch_);
+  window_loss_ = 0;
+  window_units_ = 0;
+  window_start_ = Clock::now();
+  while (batch_ < per_epoch_) {
+    if (loop.max_steps > 0 && step_ >= loop.max_steps) return stop("max_steps");
+    const StepResult result = train_step();
+    progress.update(
+        step_, result.loss_sum / std::max<int64_t>(1, result.units),
+        std::to_string(static_cast<int64_t>(units_total_ / std::max(train_seconds_, 1e-9))) + " " +
+            task_.unit() + "/s");
+    if (step_ % loop.log_every == 0 || batch_ == per_epoch_) log_train();
+    const bool epoch_done = batch_ == per_epoch_;
+    if (epoch_done) {
+      batch_ = 0;
+      ++epoch_;
+    }
+    if (loop.eval_every > 0 ? step_ % loop.eval_every == 0 : epoch_done) {
+      const double label = epoch_done ? epoch_ : epoch_ + static_cast<double>(batch_) / per_epoch_;
+      if (evaluate(label)) stop("early_stopping");
+    } else if (loop.save_every > 0 && step_ % loop.save_every == 0) {
+      save("latest.pt");
+    }
+    if (epoch_done || stopped_) return;
+  }
+}
+
+StepResult Trainer::train_step() {
+  const auto& loop = options_.train.loop;
+  task_.model().train();
+  lr_ = scheduled_lr(options_.train.opt, epoch_, step_, total_) * lr_scale_;
+  set_lr(lr_);
+  // Drop the gradients rather than zero them (PyTorch 2's default): backward then stores each
+  // parameter's first gradient instead of adding it to zeros, a pass over every weight saved per
+  // step. Every optimizer skips a parameter that got no gradient.
+  for (auto& group : optimizer_->param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad().reset();
+  }
+  const auto t0 = Clock::now();
+  const StepResult result = task_.train_step(epoch_, batch_);
+  const double mean = result.loss_sum / std::max<int64_t>(1, result.units);
+  if (!std::isfinite(mean)) {
+    throw InputError("loss became " + std::to_string(mean) + " at step " +
+                     std::to_string(step_ + 1) + "; stopped, the last good checkpoint is " +
+                     options_.run_dir + "/latest.pt (lower train.lr or set train.clip_norm)");
+  }
+  if (loop.clip_norm > 0) {
+    torch::nn::utils::clip_grad_norm_(task_.model().parameters(), loop.clip_norm);
+  }
+  optimizer_->step();
+  if (loop.ema_decay > 0) update_average();
+  train_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+  ++step_;
+  ++batch_;
+  units_total_ += result.units;
+  window_loss_ += result.loss_sum;
+  window_units_ += result.units;
+  return result;
+}
+
+void Trainer::log_train() {
+  const double seconds = std::chrono::duration<double>(Clock::now() - window_start_).count();
+  const double window_mean = window_loss_ / std::max<int64_t>(1, window_units_);
+  nlohmann::json record = {
+      {"split", "train"},    {"step", step_},
+      {"epoch", epoch_ + 1}, {"loss", window_mean},
+      {"lr", lr_},           {task_.unit() + "_per_s", window_units_ / std::max(seconds, 1e-9)}};
+  task_.describe_train(window_mean, record);
+  metrics_->write(record);
+  window_loss_ = 0;
+  window_units_ = 0;
+  window_start_ = Clock::now();
+}
+
+// The loop state saved with the checkpoints points at the next batch to train. With weight
+// averaging, the evaluation and best.pt see the averaged weights; latest.pt keeps the raw ones
+// (and the average) so that a resume continues the same run.
+bool Trainer::evaluate(double epoch_label) {
+  const bool averaged = !average_.empty();
+  if (averaged) swap_average();
+  auto result = task_.evaluate();
+  nlohmann::json record = {{"split", "valid"}, {"step", step_}, {"epoch", epoch_label}};
+  record.update(result.metrics);
+  metrics_->write(record);
+  std::cerr << "eval after epoch " << epoch_label << " (step " << step_
+            << "): " << result.metrics.dump() << "\n";
+  summary_.last = result;
+  if (improves(result, best_)) {
+    best_ = result;
+    evals_without_improvement_ = 0;
+    save("best.pt");
+  } else {
+    ++evals_without_improvement_;
+    if (options_.train.opt.lr_schedule == LrSchedule::kPlateau) {
+      lr_scale_ *= options_.train.opt.lr_decay;
+    }
+  }
+  if (averaged) swap_average();
+  save("latest.pt");
+  const int patience = options_.train.loop.patience;
+  return patience > 0 && evals_without_improvement_ >= patience;
+}
+
+void Trainer::stop(const std::string& reason) {
+  summary_.stop_reason = reason;
+  stopped_ = true;
+}
+
+std::string Trainer::best_path() const {
+  return (std::filesystem::path(options_.run_dir) / "best.pt").string();
+}
+
+bool Trainer::load_best() {
+  const std::string best = best_path();
+  if (!std::filesystem::exists(best)) return false;
+  load_checkpoint(best, task_.model(), nullptr, /*restore_rng=*/false, options_.kind);
+  return true;
 }
 
 }  // namespace lstmnlp

@@ -6,12 +6,20 @@
 // steps, the optimizer and its learning-rate schedule, gradient clipping, periodic evaluation,
 // best and latest checkpoints, exact resume, the NaN guard, metrics.jsonl and progress output.
 //
-//   LmTask task(cfg);
-//   Trainer trainer(task, {run_dir, cfg.train, resolved_yaml, "lm"});
+//   LmTask task(cfg, vocab, train, valid);
+//   TrainerOptions options = make_trainer_options(cfg, "lm", run_dir, resume);
+//   options.extra = vocab.to_json();               // app state that checkpoints carry
+//   Trainer trainer(task, options);
 //   TrainSummary summary = trainer.run();
+//   trainer.load_best();                            // the weights of best.pt, for testing
+//
+// Each step of run() is a named function, in the manner of Marian's Scheduler: train_step()
+// (one optimizer update), log_train() (a train record per window), evaluate() (valid record,
+// best.pt, patience) and save() (latest.pt).
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,35 +27,50 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/progress.h"
 
 namespace lstmnlp {
 
+/// The optimizers of `train.optimizer`.
+enum class Optimizer { kSgd, kAdam, kAdamW };
+/// Their names in configs.
+inline const config::Choices<Optimizer> kOptimizers{
+    {"sgd", Optimizer::kSgd}, {"adam", Optimizer::kAdam}, {"adamw", Optimizer::kAdamW}};
+
+/// The learning-rate schedules of `train.lr_schedule` (see OptimizerConfig::lr_schedule).
+enum class LrSchedule { kConstant, kEpochDecay, kLinear, kPlateau };
+/// Their names in configs.
+inline const config::Choices<LrSchedule> kLrSchedules{{"constant", LrSchedule::kConstant},
+                                                      {"epoch_decay", LrSchedule::kEpochDecay},
+                                                      {"linear", LrSchedule::kLinear},
+                                                      {"plateau", LrSchedule::kPlateau}};
+
 /// Optimizer and learning-rate schedule (the `train` section of app configs).
 struct OptimizerConfig {
-  std::string optimizer = "sgd";  ///< sgd, adam or adamw
-  double lr = 1.0;                ///< initial learning rate
-  double momentum = 0.0;          ///< SGD momentum
-  double weight_decay = 0.0;      ///< L2 (sgd, adam) or decoupled (adamw) weight decay
-  double beta1 = 0.9;             ///< Adam beta1
-  double beta2 = 0.999;           ///< Adam beta2
+  Optimizer optimizer = Optimizer::kSgd;  ///< sgd, adam or adamw
+  double lr = 1.0;                        ///< initial learning rate
+  double momentum = 0.0;                  ///< SGD momentum
+  double weight_decay = 0.0;              ///< L2 (sgd, adam) or decoupled (adamw) weight decay
+  double beta1 = 0.9;                     ///< Adam beta1
+  double beta2 = 0.999;                   ///< Adam beta2
   /// constant; epoch_decay: lr *= lr_decay each epoch from lr_decay_start (Zaremba et al.);
   /// linear: warm up over warmup_steps, then decay linearly to 0 at the last step; plateau:
   /// lr *= lr_decay after every evaluation that does not improve on the best (PyTorch's
   /// word_language_model example anneals so, by 1/4).
-  std::string lr_schedule = "constant";
+  LrSchedule lr_schedule = LrSchedule::kConstant;
   double lr_decay = 1.0;     ///< factor per epoch (epoch_decay) or per plateau
   int lr_decay_start = 1;    ///< first epoch (1-based) whose lr is decayed
   int64_t warmup_steps = 0;  ///< linear warm-up steps
 
   template <class V>
   void visit(V& v) {
-    v("optimizer", optimizer, config::Choices{"sgd", "adam", "adamw"});
+    v("optimizer", optimizer, kOptimizers);
     v("lr", lr, config::Range{0.0, 1e3});
     v("momentum", momentum, config::Range{0.0, 1.0});
     v("weight_decay", weight_decay, config::Range{0.0, 10.0});
     v("beta1", beta1, config::Range{0.0, 1.0});
     v("beta2", beta2, config::Range{0.0, 1.0});
-    v("lr_schedule", lr_schedule, config::Choices{"constant", "epoch_decay", "linear", "plateau"});
+    v("lr_schedule", lr_schedule, kLrSchedules);
     v("lr_decay", lr_decay, config::Range{0.0, 1.0});
     v("lr_decay_start", lr_decay_start, config::Range{1, 1e6});
     v("warmup_steps", warmup_steps, config::Range{0, 1e12});
@@ -115,13 +138,13 @@ class TrainTask {
   virtual int64_t batches_per_epoch() = 0;
   /// Called before each epoch's first batch: `first_batch` is 0, or the batch a resumed run
   /// continues from (state carried across batches, e.g. an LM's hidden state, is then kept).
-  virtual void start_epoch(int64_t epoch, int64_t first_batch) {}
+  virtual void start_epoch(int64_t /*epoch*/, int64_t /*first_batch*/) {}
   /// Runs forward and backward for batch `index` of `epoch` (gradients are zeroed before).
   virtual StepResult train_step(int64_t epoch, int64_t index) = 0;
   /// Evaluates on held-out data (in eval mode, without gradients).
   virtual EvalResult evaluate() = 0;
   /// Adds task metrics to a train record, e.g. perplexity from the mean loss.
-  virtual void describe_train(double mean_loss, nlohmann::json& record) {}
+  virtual void describe_train(double /*mean_loss*/, nlohmann::json& /*record*/) {}
   /// The unit counted in progress and throughput ("tokens" or "examples").
   virtual std::string unit() const { return "tokens"; }
 };
@@ -148,6 +171,27 @@ struct TrainSummary {
   std::string stop_reason;  ///< "epochs", "max_steps" or "early_stopping"
 };
 
+/// The options of a run of app `kind` (also the checkpoints' kind) with config `cfg`, whose
+/// `train` section holds the shared loop's keys as `base` (the convention of every app's config):
+/// the loop's settings are cfg.train.base and the stored config is config::to_yaml(cfg). The app
+/// adds tokenizer_model and extra when its checkpoints carry them.
+template <class Config>
+TrainerOptions make_trainer_options(const Config& cfg, const std::string& kind,
+                                    const std::string& run_dir, const std::string& resume = "") {
+  TrainerOptions options;
+  options.run_dir = run_dir;
+  options.train = cfg.train.base;
+  options.config_yaml = config::to_yaml(cfg);
+  options.kind = kind;
+  options.resume = resume;
+  return options;
+}
+
+/// The number of trainable values in `model` (the sum of numel() over its parameters).
+int64_t count_parameters(const torch::nn::Module& model);
+/// The number of values in `tensors`.
+int64_t count_parameters(const std::vector<torch::Tensor>& tensors);
+
 /// Builds the optimizer that `cfg` names over `params`.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params,
                                                         const OptimizerConfig& cfg);
@@ -159,11 +203,29 @@ double scheduled_lr(const OptimizerConfig& cfg, int64_t epoch, int64_t step, int
 /// Runs a TrainTask to completion.
 class Trainer {
  public:
+  /// Builds the optimizer and, with options.resume, restores the run from that checkpoint.
   Trainer(TrainTask& task, TrainerOptions options);
+  /// Trains until the epochs, max_steps or the patience run out; see the file comment.
   TrainSummary run();
+  /// The path of the best evaluation's checkpoint, <run_dir>/best.pt.
+  std::string best_path() const;
+  /// Loads best.pt into the task's model (weights only; the optimizer and the RNG are left
+  /// alone), e.g. to test it after run(). Returns false, leaving the model as it is, when the
+  /// run wrote no best.pt.
+  bool load_best();
 
  private:
+  // The steps of run().
+  void run_epoch(Progress& progress);
+  /// One optimizer update on batch batch_ of epoch_ at learning rate lr_.
+  StepResult train_step();
+  /// Writes the train record of the steps since the last one to metrics.jsonl.
+  void log_train();
+  /// Evaluates, keeps best.pt and latest.pt; true when patience ran out.
+  bool evaluate(double epoch_label);
   void save(const std::string& name);
+  void stop(const std::string& reason);
+
   void set_lr(double lr);
   int64_t total_steps();
   void update_average();
@@ -178,9 +240,22 @@ class Trainer {
   int64_t batch_ = 0;  // next batch within epoch_
   std::optional<EvalResult> best_;
   int evals_without_improvement_ = 0;
-  double lr_scale_ = 1.0;  // the plateau schedule's decays so far
+  double lr_scale_ = 1.0;               // the plateau schedule's decays so far
   std::vector<torch::Tensor> average_;  // moving average of the parameters (train.ema_decay)
   bool average_swapped_in_ = false;     // the model holds the average, average_ the raw weights
+
+  // State of one run() call.
+  int64_t per_epoch_ = 0;  // batches per epoch
+  int64_t total_ = 0;      // steps the run will take at most
+  double lr_ = 0;          // the learning rate of the current step
+  std::optional<MetricsLog> metrics_;
+  TrainSummary summary_;
+  bool stopped_ = false;
+  int64_t units_total_ = 0;   // units trained by this process
+  double train_seconds_ = 0;  // time spent in train steps by this process
+  double window_loss_ = 0;    // summed loss since the last train record
+  int64_t window_units_ = 0;  // units since the last train record
+  std::chrono::steady_clock::time_point window_start_;
 };
 
 }  // namespace lstmnlp

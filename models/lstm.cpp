@@ -1,6 +1,5 @@
 #include "models/lstm.h"
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -10,7 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "models/cpu_kernels.h"
+#include "models/lstm_kernels.h"
 
 namespace lstmnlp {
 
@@ -39,250 +38,14 @@ LSTMOptions::LSTMOptions(int64_t input_size, int64_t hidden_size)
 
 namespace {
 
-using kernels::MathFor;
-#if LSTMNLP_HAVE_AVX2_KERNELS
-using kernels::cpu_has_avx2;
-#endif
+using kernels::BackwardStep;
+using kernels::ForwardStep;
+using kernels::fused_backward_step;
+using kernels::fused_forward_step;
+using kernels::num_gates;
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-int64_t num_gates(LSTMCellType cell) { return cell == LSTMCellType::k1997 ? 3 : 4; }
-
-// ----------------------------------------------------------------------------------------------
-// One time step of one layer and direction, as raw pointers into (B, ...) row-major buffers.
-
-template <typename scalar_t>
-struct ForwardStep {
-  scalar_t* gates;         // (B, G*H): pre-activations in, activations out
-  const scalar_t* h_prev;  // (B, H)
-  const scalar_t* c_prev;  // (B, H)
-  scalar_t* h;             // (B, H) state after the step; may alias h_prev
-  scalar_t* c;             // (B, H); may alias c_prev
-  scalar_t* out;           // (B, H) output (zero on padding); may equal h
-  const scalar_t* w_c;     // (3H) peepholes or nullptr
-  const int64_t* lengths;  // (B) or nullptr
-  int64_t t, batch, hidden;
-};
-
-template <typename scalar_t>
-struct BackwardStep {
-  const scalar_t* gates;     // (B, G*H) activations
-  const scalar_t* c_prev;    // (B, H)
-  const scalar_t* c;         // (B, H)
-  const scalar_t* grad_out;  // (B, H), rows `grad_out_stride` apart
-  int64_t grad_out_stride;
-  scalar_t* dh;      // (B, H) in: dL/dh_t from later steps; out: 0 on real rows, kept on padding
-  scalar_t* dc;      // (B, H) in: dL/dc_t; out: dL/dc_{t-1}
-  scalar_t* dgates;  // (B, G*H) gradient w.r.t. the gate pre-activations
-  const scalar_t* w_c;
-  const int64_t* lengths;
-  int64_t t, batch, hidden;
-};
-
-template <typename scalar_t, LSTMCellType kCell>
-LSTMNLP_ALWAYS_INLINE void forward_rows_body(const ForwardStep<scalar_t>& s, int64_t b_begin,
-                                             int64_t b_end) {
-  using M = MathFor<scalar_t>;
-  constexpr bool kForget = kCell != LSTMCellType::k1997;
-  constexpr bool kPeep = kCell == LSTMCellType::kPeephole;
-  const int64_t H = s.hidden;
-  const int64_t G = kForget ? 4 : 3;
-  for (int64_t b = b_begin; b < b_end; ++b) {
-    const int64_t row = b * H;
-    const scalar_t* hp = s.h_prev + row;
-    const scalar_t* cp = s.c_prev + row;
-    scalar_t* hn = s.h + row;
-    scalar_t* cn = s.c + row;
-    scalar_t* on = s.out + row;
-    if (s.lengths != nullptr && s.t >= s.lengths[b]) {
-      // Padding: the state passes through unchanged and the output is zero.
-      LSTMNLP_IVDEP
-      for (int64_t j = 0; j < H; ++j) {
-        cn[j] = cp[j];
-        hn[j] = hp[j];
-        on[j] = scalar_t(0);
-      }
-      continue;
-    }
-    scalar_t* gi = s.gates + b * G * H;
-    scalar_t* gf = kForget ? gi + H : nullptr;
-    scalar_t* gg = kForget ? gi + 2 * H : gi + H;
-    scalar_t* go = kForget ? gi + 3 * H : gi + 2 * H;
-    const scalar_t* wci = kPeep ? s.w_c : nullptr;
-    const scalar_t* wcf = kPeep ? s.w_c + H : nullptr;
-    const scalar_t* wco = kPeep ? s.w_c + 2 * H : nullptr;
-    LSTMNLP_IVDEP
-    for (int64_t j = 0; j < H; ++j) {
-      const scalar_t cpj = cp[j];
-      scalar_t pi = gi[j];
-      if constexpr (kPeep) pi += wci[j] * cpj;
-      const scalar_t i = M::sigmoid(pi);
-      const scalar_t g = M::tanh(gg[j]);
-      scalar_t cv;
-      if constexpr (kForget) {
-        scalar_t pf = gf[j];
-        if constexpr (kPeep) pf += wcf[j] * cpj;
-        const scalar_t f = M::sigmoid(pf);
-        gf[j] = f;
-        cv = f * cpj + i * g;
-      } else {
-        cv = cpj + i * g;
-      }
-      scalar_t po = go[j];
-      if constexpr (kPeep) po += wco[j] * cv;
-      const scalar_t o = M::sigmoid(po);
-      const scalar_t tcv = M::tanh(cv);
-      const scalar_t hv = o * tcv;
-      gi[j] = i;
-      gg[j] = g;
-      go[j] = o;
-      cn[j] = cv;
-      hn[j] = hv;
-      on[j] = hv;
-    }
-  }
-}
-
-template <typename scalar_t, LSTMCellType kCell>
-LSTMNLP_ALWAYS_INLINE void backward_rows_body(const BackwardStep<scalar_t>& s, int64_t b_begin,
-                                              int64_t b_end) {
-  using M = MathFor<scalar_t>;
-  constexpr bool kForget = kCell != LSTMCellType::k1997;
-  constexpr bool kPeep = kCell == LSTMCellType::kPeephole;
-  const int64_t H = s.hidden;
-  const int64_t G = kForget ? 4 : 3;
-  for (int64_t b = b_begin; b < b_end; ++b) {
-    const int64_t row = b * H;
-    scalar_t* dgi = s.dgates + b * G * H;
-    if (s.lengths != nullptr && s.t >= s.lengths[b]) {
-      // Padding: no gate gradient; dh and dc pass through to the previous step.
-      std::fill(dgi, dgi + G * H, scalar_t(0));
-      continue;
-    }
-    scalar_t* dgf = kForget ? dgi + H : nullptr;
-    scalar_t* dgg = kForget ? dgi + 2 * H : dgi + H;
-    scalar_t* dgo = kForget ? dgi + 3 * H : dgi + 2 * H;
-    const scalar_t* gi = s.gates + b * G * H;
-    const scalar_t* gf = kForget ? gi + H : nullptr;
-    const scalar_t* gg = kForget ? gi + 2 * H : gi + H;
-    const scalar_t* go = kForget ? gi + 3 * H : gi + 2 * H;
-    const scalar_t* cp = s.c_prev + row;
-    const scalar_t* cv = s.c + row;
-    const scalar_t* gout = s.grad_out + b * s.grad_out_stride;
-    scalar_t* dh = s.dh + row;
-    scalar_t* dc = s.dc + row;
-    const scalar_t* wci = kPeep ? s.w_c : nullptr;
-    const scalar_t* wcf = kPeep ? s.w_c + H : nullptr;
-    const scalar_t* wco = kPeep ? s.w_c + 2 * H : nullptr;
-    LSTMNLP_IVDEP
-    for (int64_t j = 0; j < H; ++j) {
-      const scalar_t one(1);
-      const scalar_t dhv = dh[j] + gout[j];
-      // tanh(c) is recomputed rather than stored: one (T, B, H) buffer less per layer.
-      const scalar_t i = gi[j], g = gg[j], o = go[j], t = M::tanh(cv[j]);
-      const scalar_t dpo = dhv * t * o * (one - o);
-      scalar_t dcv = dc[j] + dhv * o * (one - t * t);
-      if constexpr (kPeep) dcv += dpo * wco[j];
-      const scalar_t dpi = dcv * g * i * (one - i);
-      const scalar_t dpg = dcv * i * (one - g * g);
-      scalar_t dcp = dcv;
-      if constexpr (kForget) {
-        const scalar_t f = gf[j];
-        const scalar_t dpf = dcv * cp[j] * f * (one - f);
-        dgf[j] = dpf;
-        dcp = dcv * f;
-        if constexpr (kPeep) dcp += dpi * wci[j] + dpf * wcf[j];
-      }
-      dgi[j] = dpi;
-      dgg[j] = dpg;
-      dgo[j] = dpo;
-      dc[j] = dcp;
-      dh[j] = scalar_t(0);
-    }
-  }
-}
-
-template <typename scalar_t, LSTMCellType kCell>
-LSTMNLP_NOINLINE void forward_rows(const ForwardStep<scalar_t>& s, int64_t begin, int64_t end) {
-  forward_rows_body<scalar_t, kCell>(s, begin, end);
-}
-template <typename scalar_t, LSTMCellType kCell>
-LSTMNLP_NOINLINE void backward_rows(const BackwardStep<scalar_t>& s, int64_t begin, int64_t end) {
-  backward_rows_body<scalar_t, kCell>(s, begin, end);
-}
-
-#if LSTMNLP_HAVE_AVX2_KERNELS
-template <typename scalar_t, LSTMCellType kCell>
-LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void forward_rows_avx2(const ForwardStep<scalar_t>& s,
-                                                            int64_t begin, int64_t end) {
-  forward_rows_body<scalar_t, kCell>(s, begin, end);
-}
-template <typename scalar_t, LSTMCellType kCell>
-LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void backward_rows_avx2(const BackwardStep<scalar_t>& s,
-                                                             int64_t begin, int64_t end) {
-  backward_rows_body<scalar_t, kCell>(s, begin, end);
-}
-#endif
-
-template <typename Step>
-using RowKernel = void (*)(const Step&, int64_t, int64_t);
-
-template <typename scalar_t, LSTMCellType kCell>
-RowKernel<ForwardStep<scalar_t>> forward_kernel() {
-#if LSTMNLP_HAVE_AVX2_KERNELS
-  if (cpu_has_avx2()) return &forward_rows_avx2<scalar_t, kCell>;
-#endif
-  return &forward_rows<scalar_t, kCell>;
-}
-
-template <typename scalar_t, LSTMCellType kCell>
-RowKernel<BackwardStep<scalar_t>> backward_kernel() {
-#if LSTMNLP_HAVE_AVX2_KERNELS
-  if (cpu_has_avx2()) return &backward_rows_avx2<scalar_t, kCell>;
-#endif
-  return &backward_rows<scalar_t, kCell>;
-}
-
-// Rows per parallel chunk: enough gate elements per chunk to amortise the thread hand-off.
-// (at::parallel_for only runs in parallel when this file is compiled with OpenMP.)
-int64_t row_grain(int64_t gate_width) {
-  constexpr int64_t kMinElementsPerChunk = 16384;
-  return std::max<int64_t>(1, kMinElementsPerChunk / std::max<int64_t>(1, gate_width));
-}
-
-template <typename Step, typename Pick>
-void run_rows(const Step& s, int64_t gate_width, Pick pick) {
-  const auto kernel = pick();
-  at::parallel_for(0, s.batch, row_grain(gate_width),
-                   [&](int64_t begin, int64_t end) { kernel(s, begin, end); });
-}
-
-template <typename scalar_t>
-void fused_forward_step(const ForwardStep<scalar_t>& s, LSTMCellType cell) {
-  const int64_t width = num_gates(cell) * s.hidden;
-  switch (cell) {
-    case LSTMCellType::kStandard:
-      return run_rows(s, width, forward_kernel<scalar_t, LSTMCellType::kStandard>);
-    case LSTMCellType::kPeephole:
-      return run_rows(s, width, forward_kernel<scalar_t, LSTMCellType::kPeephole>);
-    case LSTMCellType::k1997:
-      return run_rows(s, width, forward_kernel<scalar_t, LSTMCellType::k1997>);
-  }
-}
-
-template <typename scalar_t>
-void fused_backward_step(const BackwardStep<scalar_t>& s, LSTMCellType cell) {
-  const int64_t width = num_gates(cell) * s.hidden;
-  switch (cell) {
-    case LSTMCellType::kStandard:
-      return run_rows(s, width, backward_kernel<scalar_t, LSTMCellType::kStandard>);
-    case LSTMCellType::kPeephole:
-      return run_rows(s, width, backward_kernel<scalar_t, LSTMCellType::kPeephole>);
-    case LSTMCellType::k1997:
-      return run_rows(s, width, backward_kernel<scalar_t, LSTMCellType::k1997>);
-  }
-}
 
 // ----------------------------------------------------------------------------------------------
 // The same step as tensor operations, for CUDA and any dtype the fused kernels do not cover.
@@ -685,9 +448,10 @@ void LSTMImpl::pretty_print(std::ostream& stream) const {
   stream << ")";
 }
 
-std::tuple<torch::Tensor, std::tuple<torch::Tensor, torch::Tensor>> LSTMImpl::forward(
-    const torch::Tensor& input, std::optional<std::tuple<torch::Tensor, torch::Tensor>> state,
-    std::optional<torch::Tensor> lengths) {
+void LSTMImpl::check_forward_args(
+    const torch::Tensor& input,
+    const std::optional<std::tuple<torch::Tensor, torch::Tensor>>& state,
+    const std::optional<torch::Tensor>& lengths) const {
   const auto& o = options;
   TORCH_CHECK(input.defined(), "LSTM: input is undefined");
   TORCH_CHECK(input.dim() == 3 || input.dim() == 2,
@@ -702,28 +466,49 @@ std::tuple<torch::Tensor, std::tuple<torch::Tensor, torch::Tensor>> LSTMImpl::fo
               "LSTM: input is ", input.scalar_type(), " on ", input.device(),
               " but the parameters are ", w0.scalar_type(), " on ", w0.device());
   const bool unbatched = input.dim() == 2;
+  const int64_t T = input.size(unbatched || !o.batch_first() ? 0 : 1);
+  const int64_t B = unbatched ? 1 : input.size(o.batch_first() ? 0 : 1);
+  TORCH_CHECK(T > 0 && B > 0, "LSTM: input has an empty time or batch dimension: ", input.sizes());
+  const int64_t LD = o.num_layers() * (o.bidirectional() ? 2 : 1);
+  if (state) {
+    const std::vector<int64_t> expected = unbatched ? std::vector<int64_t>{LD, o.hidden_size()}
+                                                    : std::vector<int64_t>{LD, B, o.hidden_size()};
+    const Tensor* states[2] = {&std::get<0>(*state), &std::get<1>(*state)};
+    for (const Tensor* s : states) {
+      const char* name = s == states[0] ? "h0" : "c0";
+      TORCH_CHECK(s->defined(), "LSTM: initial state ", name, " is undefined");
+      TORCH_CHECK(s->sizes() == torch::IntArrayRef(expected), "LSTM: initial state ", name,
+                  " must have shape ", torch::IntArrayRef(expected),
+                  " (num_layers*num_directions, batch, hidden_size), got ", s->sizes());
+      TORCH_CHECK(s->scalar_type() == input.scalar_type() && s->device() == input.device(),
+                  "LSTM: initial state ", name, " is ", s->scalar_type(), " on ", s->device(),
+                  " but the input is ", input.scalar_type(), " on ", input.device());
+    }
+  }
+  if (lengths && lengths->defined()) {
+    const Tensor& l = *lengths;
+    TORCH_CHECK(l.dim() == 1 && l.size(0) == B, "LSTM: lengths must have shape (", B,
+                "), one per sequence, got ", l.sizes());
+    TORCH_CHECK(!l.is_floating_point() && !l.is_complex(),
+                "LSTM: lengths must be an integer tensor, got ", l.scalar_type());
+  }
+}
+
+std::tuple<torch::Tensor, std::tuple<torch::Tensor, torch::Tensor>> LSTMImpl::forward(
+    const torch::Tensor& input, std::optional<std::tuple<torch::Tensor, torch::Tensor>> state,
+    std::optional<torch::Tensor> lengths) {
+  check_forward_args(input, state, lengths);
+  const auto& o = options;
+  const bool unbatched = input.dim() == 2;
   Tensor x = unbatched ? input.unsqueeze(1) : (o.batch_first() ? input.transpose(0, 1) : input);
   x = x.contiguous();
   const int64_t T = x.size(0), B = x.size(1), H = o.hidden_size();
-  TORCH_CHECK(T > 0 && B > 0, "LSTM: input has an empty time or batch dimension: ", input.sizes());
   const int64_t D = o.bidirectional() ? 2 : 1;
   const int64_t LD = o.num_layers() * D;
 
   Tensor h0, c0;
   if (state) {
     std::tie(h0, c0) = *state;
-    const std::vector<int64_t> expected =
-        unbatched ? std::vector<int64_t>{LD, H} : std::vector<int64_t>{LD, B, H};
-    for (const Tensor* s : {&h0, &c0}) {
-      const char* name = s == &h0 ? "h0" : "c0";
-      TORCH_CHECK(s->defined(), "LSTM: initial state ", name, " is undefined");
-      TORCH_CHECK(s->sizes() == torch::IntArrayRef(expected), "LSTM: initial state ", name,
-                  " must have shape ", torch::IntArrayRef(expected),
-                  " (num_layers*num_directions, batch, hidden_size), got ", s->sizes());
-      TORCH_CHECK(s->scalar_type() == x.scalar_type() && s->device() == x.device(),
-                  "LSTM: initial state ", name, " is ", s->scalar_type(), " on ", s->device(),
-                  " but the input is ", x.scalar_type(), " on ", x.device());
-    }
     if (unbatched) {
       h0 = h0.unsqueeze(1);
       c0 = c0.unsqueeze(1);
@@ -735,12 +520,7 @@ std::tuple<torch::Tensor, std::tuple<torch::Tensor, torch::Tensor>> LSTMImpl::fo
 
   Tensor lengths_cpu, active;
   if (lengths && lengths->defined()) {
-    const Tensor& l = *lengths;
-    TORCH_CHECK(l.dim() == 1 && l.size(0) == B, "LSTM: lengths must have shape (", B,
-                "), one per sequence, got ", l.sizes());
-    TORCH_CHECK(!l.is_floating_point() && !l.is_complex(),
-                "LSTM: lengths must be an integer tensor, got ", l.scalar_type());
-    lengths_cpu = l.to(torch::kCPU, torch::kLong).contiguous();
+    lengths_cpu = lengths->to(torch::kCPU, torch::kLong).contiguous();
     const int64_t min_len = lengths_cpu.min().item<int64_t>();
     const int64_t max_len = lengths_cpu.max().item<int64_t>();
     TORCH_CHECK(min_len >= 1, "LSTM: every length must be at least 1, got ", min_len);

@@ -22,6 +22,9 @@
 
 #include <torch/arg.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/common.h>
+#include <torch/nn/modules/container/any_module_holder.h>
+#include <torch/nn/modules/container/any_value.h>
 #include <torch/nn/modules/rnn.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
@@ -48,6 +51,12 @@ enum class LSTMCellType {
   /// squashing function h). The weights keep torch's names with 3 gate blocks in the order
   /// i, g, o: weight_ih (3*hidden_size, input), weight_hh (3*hidden_size, hidden_size).
   k1997,
+};
+
+/// Which LSTM implementation a model runs (the `model.lstm` key of lm and sentiment configs).
+enum class LstmBackend {
+  kCustom,  ///< lstmnlp::LSTM (this header)
+  kTorch,   ///< torch::nn::LSTM
 };
 
 /// Parses "standard", "peephole" or "1997" (for configs and command lines).
@@ -121,6 +130,14 @@ class LSTMImpl : public torch::nn::Cloneable<LSTMImpl> {
       std::optional<std::tuple<torch::Tensor, torch::Tensor>> state = std::nullopt,
       std::optional<torch::Tensor> lengths = std::nullopt);
 
+  /// Checks forward()'s arguments against the options and the parameters: the input's rank,
+  /// features, dtype and device, the initial state's shapes, dtypes and devices, and the shape
+  /// and integer type of `lengths` (their values are checked by forward(), which reads them).
+  /// Throws c10::Error with the offending shape or type.
+  void check_forward_args(const torch::Tensor& input,
+                          const std::optional<std::tuple<torch::Tensor, torch::Tensor>>& state,
+                          const std::optional<torch::Tensor>& lengths) const;
+
   /// Prints e.g. "lstmnlp::LSTM(input_size=650, hidden_size=650, num_layers=2, cell=standard)".
   void pretty_print(std::ostream& stream) const override;
 
@@ -130,6 +147,12 @@ class LSTMImpl : public torch::nn::Cloneable<LSTMImpl> {
 
   /// The options this module was built with.
   LSTMOptions options;
+
+ protected:
+  // `state` and `lengths` are optional inside torch::nn::Sequential and AnyModule too.
+  FORWARD_HAS_DEFAULT_ARGS(
+      {1, torch::nn::AnyValue(std::optional<std::tuple<torch::Tensor, torch::Tensor>>())},
+      {2, torch::nn::AnyValue(std::optional<torch::Tensor>())})
 
  private:
   struct LayerWeights {

@@ -9,11 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
-#include "core/error.h"
+#include "core/io.h"
 #include "models/lstm.h"
 
 namespace lstmnlp::bench {
@@ -154,7 +153,7 @@ void synchronize(const torch::Device& device) {
 }
 
 BenchRow bench_one(const BenchConfig& config, int64_t hidden, const std::string& mode,
-                       const torch::Device& device) {
+                   const torch::Device& device) {
   const int64_t input = config.input_size > 0 ? config.input_size : hidden;
   torch::manual_seed(config.seed);
   // dropout stays 0 so that both implementations compute the same function in training mode.
@@ -305,11 +304,7 @@ void run_lstm_bench_report(const BenchConfig& config, const std::string& json_pa
                            std::ostream& out) {
   const auto rows = run_lstm_bench(config);
   out << lstm_bench_markdown(rows) << std::flush;
-  if (json_path.empty()) return;
-  std::ofstream file(json_path);
-  if (!file) throw InputError(at_location(json_path, 0, "cannot open for writing"));
-  file << lstm_bench_json(rows).dump(2) << "\n";
-  if (!file) throw InputError(at_location(json_path, 0, "write failed"));
+  if (!json_path.empty()) write_text(json_path, lstm_bench_json(rows).dump(2) + "\n");
 }
 
 }  // namespace lstmnlp::bench

@@ -10,12 +10,6 @@ LmState detach(const LmState& state) {
   return {std::get<0>(state).detach(), std::get<1>(state).detach()};
 }
 
-LstmBackend parse_lstm_backend(const std::string& name) {
-  if (name == "custom") return LstmBackend::kCustom;
-  if (name == "torch") return LstmBackend::kTorch;
-  throw InputError("unknown LSTM implementation '" + name + "' (expected custom or torch)");
-}
-
 LanguageModelOptions::LanguageModelOptions(int64_t vocab_size, int64_t embedding_size,
                                            int64_t hidden_size)
     : vocab_size_(vocab_size), embedding_size_(embedding_size), hidden_size_(hidden_size) {}

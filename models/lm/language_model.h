@@ -38,15 +38,6 @@ using LmState = std::tuple<torch::Tensor, torch::Tensor>;
 /// The state without its autograd history (the truncation of truncated BPTT).
 LmState detach(const LmState& state);
 
-/// Which LSTM implementation runs the recurrence.
-enum class LstmBackend {
-  kCustom,  ///< lstmnlp::LSTM (models/lstm.h)
-  kTorch,   ///< torch::nn::LSTM
-};
-
-/// Parses "custom" or "torch"; throws InputError for anything else.
-LstmBackend parse_lstm_backend(const std::string& name);
-
 /// Options of LanguageModel.
 struct LanguageModelOptions {
   LanguageModelOptions(int64_t vocab_size, int64_t embedding_size, int64_t hidden_size);

@@ -41,7 +41,7 @@ std::tuple<Text, Text, std::optional<Text>> config_texts(const LmDataConfig& dat
 }
 
 LmVocabulary make_vocab(const LmVocabConfig& cfg, const Text& train, const std::string& run_dir) {
-  if (cfg.type == "word") return LmVocabulary::build_words(train, cfg.min_count);
+  if (cfg.type == VocabType::kWord) return LmVocabulary::build_words(train, cfg.min_count);
   if (!cfg.spm_model.empty()) {
     return LmVocabulary::from_sentencepiece(SentencePieceTokenizer::load(cfg.spm_model));
   }
@@ -57,7 +57,7 @@ LmVocabulary make_vocab(const LmVocabConfig& cfg, const Text& train, const std::
   TokenizerTrainOptions options;
   options.input_files = {input};
   options.model_prefix = in_dir(run_dir, "spm");
-  options.model_type = parse_tokenizer_model_type(cfg.spm_model_type);
+  options.model_type = cfg.spm_model_type;
   options.vocab_size = cfg.spm_vocab_size;
   options.character_coverage = cfg.spm_character_coverage;
   return LmVocabulary::from_sentencepiece(SentencePieceTokenizer::train(options));
@@ -80,8 +80,7 @@ LmData load_lm_data(const LmConfig& cfg, const std::string& run_dir,
 }
 
 TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, std::ostream& log) {
-  const std::string yaml = config::to_yaml(cfg);
-  prepare_run_dir(options.run_dir, yaml);
+  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
 
   std::optional<LmVocabulary> saved_vocab;
   std::optional<LmVocabulary> vocab_override;
@@ -89,7 +88,7 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
     const auto meta = read_checkpoint_meta(options.resume);
     saved_vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, options.resume);
     // A SentencePiece model trained by the first run is reused rather than trained again.
-    if (cfg.vocab.type == "sentencepiece" && cfg.vocab.spm_model.empty()) {
+    if (cfg.vocab.type == VocabType::kSentencePiece && cfg.vocab.spm_model.empty()) {
       vocab_override = saved_vocab;
     }
   }
@@ -102,26 +101,19 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
   }
 
   LmTask task(cfg, data.vocab, data.train, data.valid, options.device);
-  int64_t params = 0;
-  for (const auto& p : task.model().parameters()) params += p.numel();
   log << "vocabulary: " << data.vocab.size() << (data.vocab.is_words() ? " words" : " pieces")
       << "\n";
   describe_corpus(log, "train", data.train);
   describe_corpus(log, "valid", data.valid);
   if (data.test) describe_corpus(log, "test", *data.test);
-  log << "model: " << params << " parameters, LSTM " << cfg.model.lstm << "; "
-      << task.batches_per_epoch() << " batches of " << cfg.data.batch_size << "x" << cfg.data.bptt
-      << " per epoch\n";
+  log << "model: " << count_parameters(task.model()) << " parameters, LSTM "
+      << kLstmBackends.name(cfg.model.lstm) << "; " << task.batches_per_epoch() << " batches of "
+      << cfg.data.batch_size << "x" << cfg.data.bptt << " per epoch\n";
 
-  TrainerOptions trainer_options;
-  trainer_options.run_dir = options.run_dir;
-  trainer_options.train = cfg.train.base;
-  trainer_options.config_yaml = yaml;
-  trainer_options.kind = "lm";
+  TrainerOptions trainer_options = make_trainer_options(cfg, "lm", options.run_dir, options.resume);
   trainer_options.tokenizer_model =
       data.vocab.is_words() ? "" : data.vocab.tokenizer().serialized_model();
   trainer_options.extra = data.vocab.to_json();
-  trainer_options.resume = options.resume;
   Trainer trainer(task, trainer_options);
   const TrainSummary summary = trainer.run();
   log << "trained " << summary.steps << " steps (" << summary.stop_reason << ") in " << std::fixed
@@ -130,9 +122,7 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
       << std::defaultfloat << std::setprecision(6);
   if (summary.best) log << "best valid: " << summary.best->metrics.dump() << "\n";
 
-  const auto best = in_dir(options.run_dir, "best.pt");
-  if (options.test_after && data.test && fs::exists(best)) {
-    load_checkpoint(best, task.model(), nullptr, /*restore_rng=*/false, "lm");
+  if (options.test_after && data.test && trainer.load_best()) {
     const auto result = evaluate_perplexity(task.module()->model, *data.test,
                                             cfg.data.test_batch_size, cfg.data.bptt);
     nlohmann::json record = {{"split", "test"}, {"checkpoint", "best.pt"}, {"step", summary.steps}};

@@ -14,8 +14,34 @@
 #include "core/config.h"
 #include "core/trainer.h"
 #include "models/lm/language_model.h"
+#include "models/lstm_choices.h"
+#include "tokenization/sentencepiece_tokenizer.h"
 
 namespace lstmnlp::lm {
+
+/// The kinds of vocabulary (`vocab.type`).
+enum class VocabType { kWord, kSentencePiece };
+/// Their names in configs.
+inline const config::Choices<VocabType> kVocabTypes{{"word", VocabType::kWord},
+                                                    {"sentencepiece", VocabType::kSentencePiece}};
+
+/// The SentencePiece models an LM vocabulary may train (`vocab.spm_model_type`).
+inline const config::Choices<TokenizerModelType> kLmTokenizerTypes{
+    {"unigram", TokenizerModelType::kUnigram},
+    {"bpe", TokenizerModelType::kBpe},
+    {"char", TokenizerModelType::kChar}};
+
+/// Dropout masks (`model.dropout_type`): standard (fresh per step) or variational (locked).
+enum class DropoutType { kStandard, kVariational };
+/// Their names in configs.
+inline const config::Choices<DropoutType> kDropoutTypes{{"standard", DropoutType::kStandard},
+                                                        {"variational", DropoutType::kVariational}};
+
+/// How the loss is averaged for the gradient (`train.loss_average`; see LmTrainConfig).
+enum class LossAverage { kSequence, kToken };
+/// Their names in configs.
+inline const config::Choices<LossAverage> kLossAverages{{"sequence", LossAverage::kSequence},
+                                                        {"token", LossAverage::kToken}};
 
 /// Where the text comes from and how it is batched.
 struct LmDataConfig {
@@ -49,19 +75,20 @@ struct LmDataConfig {
 
 /// The vocabulary: words of the training file, or SentencePiece pieces.
 struct LmVocabConfig {
-  std::string type = "word";               ///< word or sentencepiece
-  int64_t min_count = 1;                   ///< word: rarer words map to <unk>
-  std::string spm_model;                   ///< sentencepiece: an existing .model ("" = train one)
-  std::string spm_model_type = "unigram";  ///< sentencepiece training: unigram, bpe or char
-  int spm_vocab_size = 8000;               ///< sentencepiece training: vocabulary size
-  double spm_character_coverage = 1.0;     ///< sentencepiece training: character coverage
+  VocabType type = VocabType::kWord;  ///< word or sentencepiece
+  int64_t min_count = 1;              ///< word: rarer words map to <unk>
+  std::string spm_model;              ///< sentencepiece: an existing .model ("" = train one)
+  /// sentencepiece training: unigram, bpe or char
+  TokenizerModelType spm_model_type = TokenizerModelType::kUnigram;
+  int spm_vocab_size = 8000;            ///< sentencepiece training: vocabulary size
+  double spm_character_coverage = 1.0;  ///< sentencepiece training: character coverage
 
   template <class V>
   void visit(V& v) {
-    v("type", type, config::Choices{"word", "sentencepiece"});
+    v("type", type, kVocabTypes);
     v("min_count", min_count, config::Range{1, 1e12});
     v("spm_model", spm_model);
-    v("spm_model_type", spm_model_type, config::Choices{"unigram", "bpe", "char"});
+    v("spm_model_type", spm_model_type, kLmTokenizerTypes);
     v("spm_vocab_size", spm_vocab_size, config::Range{8, 1e7});
     v("spm_character_coverage", spm_character_coverage, config::Range{0.5, 1.0});
   }
@@ -69,28 +96,28 @@ struct LmVocabConfig {
 
 /// The network (see LanguageModelOptions for each key's meaning).
 struct LmModelConfig {
-  std::string lstm = "custom";  ///< custom (lstmnlp::LSTM) or torch (torch::nn::LSTM)
+  LstmBackend lstm = LstmBackend::kCustom;  ///< custom (lstmnlp::LSTM) or torch (torch::nn::LSTM)
   int64_t embedding_size = 200;
   int64_t hidden_size = 200;
   int64_t num_layers = 2;
   double dropout_embedding = 0.0;
   double dropout_hidden = 0.0;
   double dropout_output = 0.0;
-  std::string dropout_type = "standard";  ///< standard or variational (locked)
+  DropoutType dropout_type = DropoutType::kStandard;  ///< standard or variational (locked)
   bool tie_weights = false;
   double init_range = 0.1;
   bool init_lstm = true;
 
   template <class V>
   void visit(V& v) {
-    v("lstm", lstm, config::Choices{"custom", "torch"});
+    v("lstm", lstm, kLstmBackends);
     v("embedding_size", embedding_size, config::Range{1, 1e6});
     v("hidden_size", hidden_size, config::Range{1, 1e6});
     v("num_layers", num_layers, config::Range{1, 1000});
     v("dropout_embedding", dropout_embedding, config::Range{0.0, 0.99});
     v("dropout_hidden", dropout_hidden, config::Range{0.0, 0.99});
     v("dropout_output", dropout_output, config::Range{0.0, 0.99});
-    v("dropout_type", dropout_type, config::Choices{"standard", "variational"});
+    v("dropout_type", dropout_type, kDropoutTypes);
     v("tie_weights", tie_weights);
     v("init_range", init_range, config::Range{1e-6, 10.0});
     v("init_lstm", init_lstm);
@@ -106,12 +133,12 @@ struct LmTrainConfig {
   /// sequence: the gradient of the loss summed over the T steps and averaged over the B streams
   /// (Zaremba et al.'s TensorFlow code, tuned for lr 1); token: averaged over all T*B tokens
   /// (PyTorch's word_language_model, tuned for lr 20).
-  std::string loss_average = "sequence";
+  LossAverage loss_average = LossAverage::kSequence;
 
   template <class V>
   void visit(V& v) {
     base.visit(v);
-    v("loss_average", loss_average, config::Choices{"sequence", "token"});
+    v("loss_average", loss_average, kLossAverages);
   }
 };
 

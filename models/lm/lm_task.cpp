@@ -75,7 +75,8 @@ StepResult LmTask::train_step(int64_t /*epoch*/, int64_t index) {
   auto [features, state] = model->features(input, LmState{module_->state_h, module_->state_c});
   auto loss_sum = model->nll(features, target);
   const int64_t tokens = target.numel();
-  const double scale = cfg_.train.loss_average == "token" ? 1.0 / tokens : 1.0 / target.size(1);
+  const double scale =
+      cfg_.train.loss_average == LossAverage::kToken ? 1.0 / tokens : 1.0 / target.size(1);
   (loss_sum * scale).backward();
   {
     torch::NoGradGuard no_grad;

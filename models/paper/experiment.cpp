@@ -1,7 +1,6 @@
 #include "models/paper/experiment.h"
 
 #include <c10/util/Exception.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +9,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
-#include <iostream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -18,6 +16,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "datasets/reber.h"
 #include "models/paper/torch_learner.h"
 #include "models/paper/trial_net.h"
@@ -96,16 +95,17 @@ std::vector<TrialResult> run_trials(
   int finished = 0;
   int successes = 0;
   std::exception_ptr error;
-  const bool tty = options.progress && ::isatty(STDERR_FILENO) != 0;
   const auto start = Clock::now();
+  // Trials done, with the ETA; the note counts successes and training sequences. Used under
+  // `mutex` only.
+  std::optional<Progress> progress;
+  if (options.progress) progress.emplace(label, n, "trials");
 
-  auto status = [&] {
+  auto note = [&] {
     const double t = seconds_since(start);
     std::ostringstream line;
-    line << label << ": " << finished << "/" << n << " trials done, " << successes << " succeeded, "
-         << with_commas(seen.load()) << " sequences, "
-         << with_commas(static_cast<int64_t>(t > 0 ? seen.load() / t : 0)) << " seq/s, "
-         << fixed(t, 0) << " s";
+    line << successes << " succeeded, " << with_commas(seen.load()) << " sequences, "
+         << with_commas(static_cast<int64_t>(t > 0 ? seen.load() / t : 0)) << " seq/s";
     return line.str();
   };
 
@@ -130,7 +130,7 @@ std::vector<TrialResult> run_trials(
       results[i] = r;
       ++finished;
       successes += r.success;
-      if (options.progress) {
+      if (progress) {
         std::ostringstream line;
         line << label << " trial " << i + 1 << "/" << n << " (seed " << r.seed
              << "): " << (r.success ? "success after " : "FAILED, stopped after ")
@@ -139,7 +139,8 @@ std::vector<TrialResult> run_trials(
           line << ", " << r.test_errors << " of " << with_commas(r.test_total) << " test errors";
         }
         line << " (" << fixed(r.seconds, 1) << " s)";
-        std::cerr << (tty ? "\r\033[K" : "") << line.str() << "\n" << std::flush;
+        progress->message(line.str());
+        progress->update(finished, std::nullopt, note());
       }
       finished_cv.notify_all();
     }
@@ -152,12 +153,12 @@ std::vector<TrialResult> run_trials(
     std::unique_lock<std::mutex> lock(mutex);
     while (finished < n && !error) {
       finished_cv.wait_for(lock, std::chrono::milliseconds(500));
-      if (tty && finished < n) std::cerr << "\r\033[K" << status() << std::flush;
+      if (progress && finished < n) progress->update(finished, std::nullopt, note());
     }
   }
   for (auto& t : pool) t.join();
-  if (tty) std::cerr << "\r\033[K" << std::flush;
   if (error) std::rethrow_exception(error);
+  if (progress) progress->finish(note());
   return results;
 }
 
@@ -165,16 +166,16 @@ std::string describe(const ModelConfig& m, const TrialConfig& t, int64_t weights
   std::ostringstream out;
   out << m.blocks << (m.blocks == 1 ? " block" : " blocks") << " × " << m.cells_per_block
       << (m.cells_per_block == 1 ? " cell" : " cells") << ", " << with_commas(weights)
-      << " weights, lr " << t.lr << ", " << m.cell << " cell";
-  if (m.impl == "fast") {
-    out << ", " << t.gradient << " gradient, " << (t.update == "step" ? "per-step" : "per-sequence")
-        << " updates";
+      << " weights, lr " << t.lr << ", " << kCells.name(m.cell) << " cell";
+  if (m.impl == Impl::kFast) {
+    out << ", " << kGradients.name(t.gradient) << " gradient, "
+        << (t.update == Update::kStep ? "per-step" : "per-sequence") << " updates";
   } else {
-    out << ", " << m.impl << " (BPTT, per-sequence updates)";
+    out << ", " << kImpls.name(m.impl) << " (BPTT, per-sequence updates)";
   }
   if (m.input_to_output) out << ", inputs→outputs";
   if (m.output_bias) out << ", output biases";
-  if (m.loss != "mse") out << ", " << m.loss << " loss";
+  if (m.loss != Loss::kMse) out << ", " << kLosses.name(m.loss) << " loss";
   return out.str();
 }
 
@@ -184,8 +185,8 @@ ExperimentResult make_result(const std::string& experiment, const std::string& t
   ExperimentResult r;
   r.experiment = experiment;
   r.title = title;
-  r.cell = model.cell;
-  r.impl = model.impl;
+  r.cell = kCells.name(model.cell);
+  r.impl = kImpls.name(model.impl);
   r.weights = make_learner(model, train, inputs, outputs, 0)->num_weights();
   r.setting = describe(model, train, r.weights);
   r.lr = train.lr;
@@ -298,7 +299,7 @@ ReberData make_reber_data(const ReberTask& task, uint64_t seed) {
     if (!training.count(s)) d.strings.push_back(std::move(s));
   }
   for (const auto& s : d.strings) {
-    d.sequences.push_back(reber_sequence(s, task.target == "legal"));
+    d.sequences.push_back(reber_sequence(s, task.target == ReberTarget::kLegal));
     d.legal.push_back(reber::legal_next(s));
   }
   return d;
@@ -360,14 +361,12 @@ std::optional<int64_t> ExperimentResult::sequences_max() const {
 
 std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrialConfig& train,
                                       int64_t inputs, int64_t outputs, uint64_t seed) {
-  if (model.impl == "fast") {
-    const bool full = train.gradient == "full";
-    if (full && train.update == "step") {
+  if (model.impl == Impl::kFast) {
+    if (train.gradient == Gradient::kFull && train.update == Update::kStep) {
       throw InputError("train.gradient=full needs train.update=sequence");
     }
     return std::make_unique<FastLearner>(net_spec(model, inputs, outputs), seed, train.lr,
-                                         train.update == "step",
-                                         full ? Gradient::kFull : Gradient::kTruncated);
+                                         train.update == Update::kStep, train.gradient);
   }
   return make_torch_learner(model, train, inputs, outputs, seed);
 }
@@ -444,9 +443,10 @@ ExperimentResult run_multiplication(const MultiplicationConfig& cfg, const RunOp
 }
 
 ExperimentResult run_temporal_order(const TemporalOrderConfig& cfg, const RunOptions& options) {
-  const int relevant = cfg.task.variant == "6a" ? 2 : 3;
+  const int relevant = cfg.task.variant == TemporalOrderVariant::k6a ? 2 : 3;
   ExperimentResult result = run_stream_experiment(
-      cfg, options, "temporal-order", "Temporal order " + cfg.task.variant + " (experiment 6)",
+      cfg, options, "temporal-order",
+      "Temporal order " + kTemporalOrderVariants.name(cfg.task.variant) + " (experiment 6)",
       kTemporalOrderSymbols, int64_t{1} << relevant,
       [relevant](std::mt19937_64& rng) { return temporal_order_sequence(rng, relevant); });
   if (relevant == 2) result.paper = PaperFigure{"Table 8", "6a", "—", "31,390", "1 wrong"};

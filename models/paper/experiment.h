@@ -79,7 +79,8 @@ struct RunOptions {
   uint64_t seed = 1234;
   /// Worker threads (each runs whole trials); at least 1.
   int threads = 1;
-  /// Print a line per finished trial (and, on a terminal, a live status line) to stderr.
+  /// Print a line per finished trial and a core/Progress line (trials done, ETA, successes,
+  /// sequences per second) to stderr.
   bool progress = true;
 };
 

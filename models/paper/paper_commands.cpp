@@ -3,12 +3,12 @@
 #include <torch/torch.h>
 
 #include <boost/program_options.hpp>
-#include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/progress.h"
 #include "models/paper/experiment.h"
 
@@ -16,12 +16,6 @@ namespace po = boost::program_options;
 
 namespace lstmnlp::paper {
 namespace {
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw InputError(path + ": cannot write");
-}
 
 // Loads the experiment's config, runs it, prints the table and writes the outputs.
 template <class Config>

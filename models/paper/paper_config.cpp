@@ -24,7 +24,7 @@ ModelConfig ReberTask::default_model() {
   ModelConfig m;
   m.input_to_output = true;
   m.output_bias = true;
-  m.loss = "cross_entropy";
+  m.loss = Loss::kCrossEntropy;
   return m;
 }
 
@@ -96,22 +96,25 @@ TrialConfig LongLagTask::default_train() {
 }
 
 NetSpec net_spec(const ModelConfig& model, int64_t inputs, int64_t outputs) {
-  const bool standard = model.cell == "standard";
+  const bool standard = model.cell == LSTMCellType::kStandard;
   NetSpec spec;
   spec.inputs = inputs;
   spec.outputs = outputs;
   spec.blocks = model.blocks;
   spec.cells_per_block = model.cells_per_block;
   spec.forget_gate = standard;
-  const std::string squash = model.squash == "auto" ? (standard ? "tanh" : "paper") : model.squash;
-  spec.squash = squash == "paper" ? Squash::kPaper : Squash::kTanh;
-  const std::string recurrent =
-      model.recurrent == "auto" ? (standard ? "cells" : "cells_and_gates") : model.recurrent;
-  spec.recurrent_gates = recurrent == "cells_and_gates";
+  if (model.squash == SquashChoice::kAuto) {
+    spec.squash = standard ? Squash::kTanh : Squash::kPaper;
+  } else {
+    spec.squash = model.squash == SquashChoice::kPaper ? Squash::kPaper : Squash::kTanh;
+  }
+  spec.recurrent_gates = model.recurrent == Recurrent::kAuto
+                             ? !standard
+                             : model.recurrent == Recurrent::kCellsAndGates;
   spec.cell_bias = model.cell_bias;
   spec.output_bias = model.output_bias;
   spec.input_to_output = model.input_to_output;
-  spec.cross_entropy = model.loss == "cross_entropy";
+  spec.cross_entropy = model.loss == Loss::kCrossEntropy;
   spec.init_range = model.init_range;
   spec.input_gate_bias = model.input_gate_bias;
   spec.input_gate_bias_step = model.input_gate_bias_step;

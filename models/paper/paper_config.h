@@ -14,26 +14,78 @@
 #include <string>
 
 #include "core/config.h"
+#include "models/lstm.h"
 #include "models/paper/trial_net.h"
 
 namespace lstmnlp::paper {
+
+/// How a trial's net is built and trained (`model.impl`; see ModelConfig::impl).
+enum class Impl { kFast, kTorch, kCustom };
+/// Their names in configs.
+inline const config::Choices<Impl> kImpls{
+    {"fast", Impl::kFast}, {"torch", Impl::kTorch}, {"custom", Impl::kCustom}};
+
+/// The cells of `model.cell`, named as lstmnlp::LSTM names them.
+inline const config::Choices<LSTMCellType> kCells{{"1997", LSTMCellType::k1997},
+                                                  {"standard", LSTMCellType::kStandard}};
+
+/// `model.squash`: Squash, or auto (chosen by the cell).
+enum class SquashChoice { kAuto, kPaper, kTanh };
+/// Their names in configs.
+inline const config::Choices<SquashChoice> kSquashChoices{
+    {"auto", SquashChoice::kAuto}, {"paper", SquashChoice::kPaper}, {"tanh", SquashChoice::kTanh}};
+
+/// `model.recurrent`: what hidden units see at t-1, or auto (chosen by the cell).
+enum class Recurrent { kAuto, kCellsAndGates, kCells };
+/// Their names in configs.
+inline const config::Choices<Recurrent> kRecurrents{{"auto", Recurrent::kAuto},
+                                                    {"cells_and_gates", Recurrent::kCellsAndGates},
+                                                    {"cells", Recurrent::kCells}};
+
+/// `model.loss`: the error of the sigmoid output units.
+enum class Loss { kMse, kCrossEntropy };
+/// Their names in configs.
+inline const config::Choices<Loss> kLosses{{"mse", Loss::kMse},
+                                           {"cross_entropy", Loss::kCrossEntropy}};
+
+/// `train.update`: when the weights change.
+enum class Update { kStep, kSequence };
+/// Their names in configs.
+inline const config::Choices<Update> kUpdates{{"step", Update::kStep},
+                                              {"sequence", Update::kSequence}};
+
+/// `train.gradient` (Gradient of trial_net.h).
+inline const config::Choices<Gradient> kGradients{{"truncated", Gradient::kTruncated},
+                                                  {"full", Gradient::kFull}};
+
+/// `reber.target`: the next symbol, or all legal next symbols.
+enum class ReberTarget { kNext, kLegal };
+/// Their names in configs.
+inline const config::Choices<ReberTarget> kReberTargets{{"next", ReberTarget::kNext},
+                                                        {"legal", ReberTarget::kLegal}};
+
+/// `temporal_order.variant`: 6a (two relevant symbols) or 6b (three).
+enum class TemporalOrderVariant { k6a, k6b };
+/// Their names in configs.
+inline const config::Choices<TemporalOrderVariant> kTemporalOrderVariants{
+    {"6a", TemporalOrderVariant::k6a}, {"6b", TemporalOrderVariant::k6b}};
 
 /// The network (section `model`).
 struct ModelConfig {
   /// fast: per-trial C++ nets with the paper's truncated online gradient (TrialNet).
   /// torch: torch::nn::LSTM per trial, full backprop through time, one update per sequence.
   /// custom: lstmnlp::LSTM per trial, likewise.
-  std::string impl = "fast";
+  Impl impl = Impl::kFast;
   /// The cell, named as lstmnlp::LSTM names it (LSTMCellType): 1997, input and output gates
   /// and no forget gate; standard, which adds a forget gate per block.
-  std::string cell = "1997";
+  LSTMCellType cell = LSTMCellType::k1997;
   int blocks = 3;
   int cells_per_block = 2;
   /// auto (paper for 1997, tanh for standard), paper (g in [-2, 2], h in [-1, 1]) or tanh.
-  std::string squash = "auto";
+  SquashChoice squash = SquashChoice::kAuto;
   /// What hidden units see at t-1: auto (cells_and_gates for 1997, cells for standard),
   /// cells_and_gates (the paper's fully connected hidden layer) or cells.
-  std::string recurrent = "auto";
+  Recurrent recurrent = Recurrent::kAuto;
   /// Trainable biases of the memory cells and output units (gates always have one).
   bool cell_bias = false;
   bool output_bias = false;
@@ -41,7 +93,7 @@ struct ModelConfig {
   bool input_to_output = false;
   /// Error of the sigmoid output units: mse (the paper) or cross_entropy (no flat spot when an
   /// output saturates at the wrong end).
-  std::string loss = "mse";
+  Loss loss = Loss::kMse;
   /// Weights start uniform in [-init_range, init_range].
   double init_range = 0.2;
   /// Gate bias of block j: bias + j * bias_step (set exactly, not drawn).
@@ -54,16 +106,16 @@ struct ModelConfig {
 
   template <class V>
   void visit(V& v) {
-    v("impl", impl, config::Choices{"fast", "torch", "custom"});
-    v("cell", cell, config::Choices{"1997", "standard"});
+    v("impl", impl, kImpls);
+    v("cell", cell, kCells);
     v("blocks", blocks, config::Range{1, 64});
     v("cells_per_block", cells_per_block, config::Range{1, 64});
-    v("squash", squash, config::Choices{"auto", "paper", "tanh"});
-    v("recurrent", recurrent, config::Choices{"auto", "cells_and_gates", "cells"});
+    v("squash", squash, kSquashChoices);
+    v("recurrent", recurrent, kRecurrents);
     v("cell_bias", cell_bias);
     v("output_bias", output_bias);
     v("input_to_output", input_to_output);
-    v("loss", loss, config::Choices{"mse", "cross_entropy"});
+    v("loss", loss, kLosses);
     v("init_range", init_range, config::Range{0.0, 10.0});
     v("input_gate_bias", input_gate_bias, config::Range{-100.0, 100.0});
     v("input_gate_bias_step", input_gate_bias_step, config::Range{-100.0, 100.0});
@@ -82,10 +134,10 @@ struct TrialConfig {
   double lr = 0.5;
   /// step: change the weights after every step with a target (the paper's real-time
   /// learning); sequence: once per sequence. impl torch/custom always update per sequence.
-  std::string update = "step";
+  Update update = Update::kStep;
   /// truncated: the paper's gradient (errors cross time steps only through the cell states);
   /// full: backpropagation through time (needs update: sequence). impl torch/custom: full.
-  std::string gradient = "truncated";
+  Gradient gradient = Gradient::kTruncated;
   /// A trial that has not met its success criterion after this many sequences fails.
   int64_t max_sequences = 100000;
   /// Reber and long-lag: test the success criterion every this many sequences.
@@ -95,8 +147,8 @@ struct TrialConfig {
   void visit(V& v) {
     v("trials", trials, config::Range{1, 100000});
     v("lr", lr, config::Range{0.0, 100.0});
-    v("update", update, config::Choices{"step", "sequence"});
-    v("gradient", gradient, config::Choices{"truncated", "full"});
+    v("update", update, kUpdates);
+    v("gradient", gradient, kGradients);
     v("max_sequences", max_sequences, config::Range{1, 1e12});
     v("eval_every", eval_every, config::Range{1, 1e9});
   }
@@ -110,7 +162,7 @@ struct ReberTask {
   /// Trials share this many random training/test set pairs (the paper: 3 pairs x 10 trials).
   int set_pairs = 3;
   /// next: the next symbol (the paper); legal: all legal next symbols.
-  std::string target = "next";
+  ReberTarget target = ReberTarget::kNext;
 
   /// The paper's net (3 blocks of 2 cells, output gate biases -1, -2, -3, weights in ±0.2,
   /// truncated gradient, per-step updates) with three changes that lift the success rate from
@@ -124,7 +176,7 @@ struct ReberTask {
     v("train_strings", train_strings, config::Range{1, 1e6});
     v("test_strings", test_strings, config::Range{1, 1e6});
     v("set_pairs", set_pairs, config::Range{1, 1e6});
-    v("target", target, config::Choices{"next", "legal"});
+    v("target", target, kReberTargets);
   }
 };
 
@@ -177,7 +229,7 @@ struct MultiplicationTask : MinLengthTask {
 struct TemporalOrderTask : StreamTask {
   static constexpr const char* kName = "temporal_order";
   /// 6a (two relevant symbols, 4 classes) or 6b (three, 8 classes).
-  std::string variant = "6a";
+  TemporalOrderVariant variant = TemporalOrderVariant::k6a;
 
   TemporalOrderTask() {
     correct_error = 0.3;
@@ -187,7 +239,7 @@ struct TemporalOrderTask : StreamTask {
   static TrialConfig default_train();
   template <class V>
   void visit(V& v) {
-    v("variant", variant, config::Choices{"6a", "6b"});
+    v("variant", variant, kTemporalOrderVariants);
     visit_stream(v);
   }
 };

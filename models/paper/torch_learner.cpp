@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/trainer.h"
 #include "models/lstm.h"
 #include "models/paper/experiment.h"
 
@@ -20,19 +21,20 @@ class TorchLearner : public Learner {
       : inputs_(inputs),
         outputs_(outputs),
         input_to_output_(model.input_to_output),
-        cross_entropy_(model.loss == "cross_entropy") {
-    const bool standard = model.cell == "standard";
-    if (model.squash == "paper") {
-      throw InputError("model.impl=" + model.impl +
+        cross_entropy_(model.loss == Loss::kCrossEntropy) {
+    const bool standard = model.cell == LSTMCellType::kStandard;
+    const std::string impl = kImpls.name(model.impl);
+    if (model.squash == SquashChoice::kPaper) {
+      throw InputError("model.impl=" + impl +
                        " squashes with tanh; the paper's g and h need model.impl=fast");
     }
-    if (model.recurrent == "cells_and_gates") {
-      throw InputError("model.impl=" + model.impl +
+    if (model.recurrent == Recurrent::kCellsAndGates) {
+      throw InputError("model.impl=" + impl +
                        " feeds back the cell outputs only; set model.recurrent to auto or cells");
     }
     const int64_t hidden = int64_t{model.blocks} * model.cells_per_block;
     std::vector<torch::Tensor> lstm_params;
-    if (model.impl == "torch") {
+    if (model.impl == Impl::kTorch) {
       if (!standard) {
         throw InputError("torch::nn::LSTM has no 1997 cell; use model.impl=custom or fast");
       }
@@ -42,8 +44,7 @@ class TorchLearner : public Learner {
                      torch_lstm_->named_parameters()["bias_ih_l0"],
                      torch_lstm_->named_parameters()["bias_hh_l0"]};
     } else {
-      custom_lstm_ = LSTM(
-          LSTMOptions(inputs, hidden).cell(standard ? LSTMCellType::kStandard : LSTMCellType::k1997));
+      custom_lstm_ = LSTM(LSTMOptions(inputs, hidden).cell(model.cell));
       lstm_params = custom_lstm_->layer_parameters(0, 0);
       lstm_params.resize(4);
     }
@@ -74,7 +75,7 @@ class TorchLearner : public Learner {
         b_ih[f_block * hidden + j] = model.forget_gate_bias + block * model.forget_gate_bias_step;
       }
     }
-    for (const auto& p : params) num_weights_ += p.numel();
+    num_weights_ = count_parameters(params);
     optimizer_ = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(train.lr));
   }
 

@@ -16,14 +16,13 @@ SentimentClassifierImpl::SentimentClassifierImpl(const SentimentModelConfig& cfg
   embedding_ = register_module("embedding", torch::nn::Embedding(embedding_options));
 
   const double between_layers = cfg.num_layers > 1 ? cfg.dropout : 0.0;
-  if (cfg.lstm == "custom") {
+  if (cfg.lstm == LstmBackend::kCustom) {
     lstm_ = register_module("lstm", LSTM(LSTMOptions(cfg.embedding_dim, cfg.hidden_size)
                                              .num_layers(cfg.num_layers)
                                              .bidirectional(cfg.bidirectional)
                                              .dropout(between_layers)
                                              .forget_bias(cfg.forget_bias)));
   } else {
-    TORCH_CHECK(cfg.lstm == "torch", "model.lstm must be custom or torch, got '", cfg.lstm, "'");
     torch_lstm_ = register_module(
         "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(cfg.embedding_dim, cfg.hidden_size)
                                     .num_layers(cfg.num_layers)
@@ -31,15 +30,12 @@ SentimentClassifierImpl::SentimentClassifierImpl(const SentimentModelConfig& cfg
                                     .dropout(between_layers)));
   }
   const int64_t features = cfg.hidden_size * (cfg.bidirectional ? 2 : 1);
-  if (cfg.pooling == "attention") {
+  if (cfg.pooling == Pooling::kAttention) {
     attention_hidden_ =
         register_module("attention_hidden", torch::nn::Linear(features, cfg.attention_size));
     attention_score_ = register_module(
         "attention_score",
         torch::nn::Linear(torch::nn::LinearOptions(cfg.attention_size, 1).bias(false)));
-  } else {
-    TORCH_CHECK(cfg.pooling == "last" || cfg.pooling == "max" || cfg.pooling == "mean",
-                "model.pooling must be last, max, mean or attention, got '", cfg.pooling, "'");
   }
   embedding_dropout_ =
       register_module("embedding_dropout", torch::nn::Dropout(cfg.embedding_dropout));
@@ -65,8 +61,8 @@ std::pair<torch::Tensor, torch::Tensor> SentimentClassifierImpl::encode(
 
 torch::Tensor SentimentClassifierImpl::pool(const torch::Tensor& outputs, const torch::Tensor& h_n,
                                             const torch::Tensor& lengths) {
-  const auto& pooling = cfg_.pooling;
-  if (pooling == "last") {
+  const Pooling pooling = cfg_.pooling;
+  if (pooling == Pooling::kLast) {
     // The last layer's final states: forward after each sequence's last token, and with D = 2
     // reverse after its first.
     if (!cfg_.bidirectional) return h_n[h_n.size(0) - 1];
@@ -77,11 +73,11 @@ torch::Tensor SentimentClassifierImpl::pool(const torch::Tensor& outputs, const 
   // (T, B): true at padded steps.
   const auto pad =
       torch::arange(steps, device_lengths.options()).unsqueeze(1) >= device_lengths.unsqueeze(0);
-  if (pooling == "max") {
+  if (pooling == Pooling::kMax) {
     return outputs.masked_fill(pad.unsqueeze(2), -std::numeric_limits<float>::infinity())
         .amax(/*dim=*/0);
   }
-  if (pooling == "mean") {
+  if (pooling == Pooling::kMean) {
     // Padded outputs are zero, so the sum runs over real steps only.
     return outputs.sum(0) / device_lengths.unsqueeze(1).to(outputs.scalar_type());
   }

@@ -113,136 +113,188 @@ const char* status_name(LineStatus status) {
   return "?";
 }
 
-// Classifies one chunk of lines and writes its rows in order.
-void process_chunk(SentimentCheckpoint& classifier, const std::vector<std::string>& lines,
-                   int64_t first_line, const std::string& source, std::ostream& out,
-                   const SentimentPredictOptions& options, PredictSummary& summary) {
+// One chunk's lines, encoded: every line's status, and the tokens of those that are ok.
+struct EncodedChunk {
+  std::vector<LineStatus> status;        // per line
+  std::vector<int64_t> ok_rows;          // the lines with status ok, in order
+  std::vector<std::vector<int>> tokens;  // tokens[k]: the pieces of line ok_rows[k]
+};
+
+EncodedChunk encode_chunk(const SentimentCheckpoint& classifier,
+                          const std::vector<std::string>& lines) {
   const int64_t n = static_cast<int64_t>(lines.size());
-  std::vector<LineStatus> status(n);
+  EncodedChunk chunk;
+  chunk.status.resize(n);
   std::vector<std::vector<int>> tokens(n);
   const int64_t max_tokens = classifier.config.data.max_tokens;
   // SentencePiece encoding is thread-safe and a large share of the time on short lines.
   at::parallel_for(0, n, 256, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       if (!is_valid_utf8(lines[i])) {
-        status[i] = LineStatus::kInvalidUtf8;
+        chunk.status[i] = LineStatus::kInvalidUtf8;
       } else if (is_blank(lines[i])) {
-        status[i] = LineStatus::kEmpty;
+        chunk.status[i] = LineStatus::kEmpty;
       } else {
-        status[i] = LineStatus::kOk;
+        chunk.status[i] = LineStatus::kOk;
         tokens[i] = encode_for_classifier(classifier.tokenizer, lines[i], max_tokens);
       }
     }
   });
-
-  // Rows of classified lines, then their batches by length.
-  std::vector<int64_t> ok_rows;
-  std::vector<int64_t> lengths;
   for (int64_t i = 0; i < n; ++i) {
-    if (status[i] == LineStatus::kOk) {
-      ok_rows.push_back(i);
-      lengths.push_back(static_cast<int64_t>(tokens[i].size()));
-    }
+    if (chunk.status[i] != LineStatus::kOk) continue;
+    chunk.ok_rows.push_back(i);
+    chunk.tokens.push_back(std::move(tokens[i]));
   }
-  const int64_t classes = classifier.labels.size();
-  std::vector<float> probs(ok_rows.size() * classes);
-  std::vector<int64_t> row_to_ok(n, -1);
-  for (size_t k = 0; k < ok_rows.size(); ++k) row_to_ok[ok_rows[k]] = static_cast<int64_t>(k);
-  {
-    torch::NoGradGuard no_grad;
-    std::vector<std::vector<int>> ok_tokens;
-    ok_tokens.reserve(ok_rows.size());
-    for (int64_t row : ok_rows) ok_tokens.push_back(std::move(tokens[row]));
-    for (const auto& batch_indices :
-         plan_inference_batches(lengths, options.batch_size, options.max_batch_tokens)) {
-      const auto batch = make_batch(ok_tokens, batch_indices, classifier.tokenizer.pad_id());
-      const auto p =
-          torch::softmax(classifier.model->forward(batch.tokens.to(options.device), batch.lengths),
-                         /*dim=*/1)
-              .to(torch::kCPU, torch::kFloat32)
-              .contiguous();
-      const float* data = p.data_ptr<float>();
-      for (size_t b = 0; b < batch_indices.size(); ++b) {
-        std::memcpy(&probs[batch_indices[b] * classes], data + b * classes,
-                    sizeof(float) * classes);
-      }
-    }
-  }
+  return chunk;
+}
 
-  const bool jsonl = options.format == "jsonl";
-  const std::string file_field = jsonl ? nlohmann::json(source).dump() : tsv_safe(source);
-  std::vector<std::string> label_fields;
-  for (const auto& label : classifier.labels.labels()) {
-    label_fields.push_back(jsonl ? nlohmann::json(label).dump() : tsv_safe(label));
+// Class probabilities of the chunk's ok lines, (ok_rows.size(), C) row-major, computed in batches
+// sorted by length.
+std::vector<float> infer_chunk(SentimentCheckpoint& classifier, const EncodedChunk& chunk,
+                               const SentimentPredictOptions& options) {
+  const int64_t classes = classifier.labels.size();
+  std::vector<float> probs(chunk.ok_rows.size() * classes);
+  std::vector<int64_t> lengths;
+  lengths.reserve(chunk.tokens.size());
+  for (const auto& t : chunk.tokens) lengths.push_back(static_cast<int64_t>(t.size()));
+  torch::NoGradGuard no_grad;
+  for (const auto& batch_indices :
+       plan_inference_batches(lengths, options.batch_size, options.max_batch_tokens)) {
+    const auto batch = make_batch(chunk.tokens, batch_indices, classifier.tokenizer.pad_id());
+    const auto p =
+        torch::softmax(classifier.model->forward(batch.tokens.to(options.device), batch.lengths),
+                       /*dim=*/1)
+            .to(torch::kCPU, torch::kFloat32)
+            .contiguous();
+    const float* data = p.data_ptr<float>();
+    for (size_t b = 0; b < batch_indices.size(); ++b) {
+      std::memcpy(&probs[batch_indices[b] * classes], data + b * classes, sizeof(float) * classes);
+    }
   }
+  return probs;
+}
+
+// What every row of one input shares: its file field and the label fields, escaped for the
+// format.
+struct RowContext {
+  std::string file_field;
+  std::vector<std::string> label_fields;
+};
+
+RowContext row_context(const SentimentCheckpoint& classifier, const std::string& source,
+                       bool jsonl) {
+  RowContext context;
+  context.file_field = jsonl ? nlohmann::json(source).dump() : tsv_safe(source);
+  for (const auto& label : classifier.labels.labels()) {
+    context.label_fields.push_back(jsonl ? nlohmann::json(label).dump() : tsv_safe(label));
+  }
+  return context;
+}
+
+// Appends one JSONL row; `probs` is null for a line that was not classified.
+void append_jsonl_row(std::string& text, const RowContext& context, int64_t line, LineStatus status,
+                      const float* probs, int64_t best) {
+  char number[64];
+  text += "{\"file\":";
+  text += context.file_field;
+  std::snprintf(number, sizeof number, ",\"line\":%lld,\"status\":\"",
+                static_cast<long long>(line));
+  text += number;
+  text += status_name(status);
+  text += "\",\"label\":";
+  if (probs == nullptr) {
+    text += "null,\"probs\":null}\n";
+    return;
+  }
+  text += context.label_fields[best];
+  text += ",\"probs\":{";
+  for (size_t c = 0; c < context.label_fields.size(); ++c) {
+    if (c > 0) text += ',';
+    text += context.label_fields[c];
+    std::snprintf(number, sizeof number, ":%.6f", probs[c]);
+    text += number;
+  }
+  text += "}}\n";
+}
+
+// Appends one TSV row; `probs` is null for a line that was not classified.
+void append_tsv_row(std::string& text, const RowContext& context, int64_t line, LineStatus status,
+                    const float* probs, int64_t best) {
+  char number[64];
+  text += context.file_field;
+  std::snprintf(number, sizeof number, "\t%lld\t", static_cast<long long>(line));
+  text += number;
+  text += status_name(status);
+  text += '\t';
+  if (probs == nullptr) {
+    text.append(context.label_fields.size(), '\t');
+    text += '\n';
+    return;
+  }
+  text += context.label_fields[best];
+  for (size_t c = 0; c < context.label_fields.size(); ++c) {
+    std::snprintf(number, sizeof number, "\t%.6f", probs[c]);
+    text += number;
+  }
+  text += '\n';
+}
+
+// Writes the chunk's rows, in input order, to `out`.
+void write_rows(const SentimentCheckpoint& classifier, const EncodedChunk& chunk,
+                const std::vector<float>& probs, int64_t first_line, const std::string& source,
+                std::ostream& out, PredictFormat format) {
+  const int64_t n = static_cast<int64_t>(chunk.status.size());
+  const int64_t classes = classifier.labels.size();
+  const bool jsonl = format == PredictFormat::kJsonl;
+  const RowContext context = row_context(classifier, source, jsonl);
   std::string text;
   text.reserve(static_cast<size_t>(n) * (48 + 12 * classes));
-  char number[64];
+  size_t k = 0;  // the next ok line
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t line = first_line + i;
-    const int64_t k = row_to_ok[i];
+    const float* p = nullptr;
     int64_t best = 0;
-    if (k >= 0) {
-      const float* p = &probs[k * classes];
+    if (k < chunk.ok_rows.size() && chunk.ok_rows[k] == i) {
+      p = &probs[k * classes];
       for (int64_t c = 1; c < classes; ++c) {
         if (p[c] > p[best]) best = c;
       }
+      ++k;
     }
     if (jsonl) {
-      text += "{\"file\":";
-      text += file_field;
-      std::snprintf(number, sizeof number, ",\"line\":%lld,\"status\":\"",
-                    static_cast<long long>(line));
-      text += number;
-      text += status_name(status[i]);
-      text += "\",\"label\":";
-      if (k < 0) {
-        text += "null,\"probs\":null}\n";
-        continue;
-      }
-      text += label_fields[best];
-      text += ",\"probs\":{";
-      for (int64_t c = 0; c < classes; ++c) {
-        if (c > 0) text += ',';
-        text += label_fields[c];
-        std::snprintf(number, sizeof number, ":%.6f", probs[k * classes + c]);
-        text += number;
-      }
-      text += "}}\n";
+      append_jsonl_row(text, context, first_line + i, chunk.status[i], p, best);
     } else {
-      text += file_field;
-      std::snprintf(number, sizeof number, "\t%lld\t", static_cast<long long>(line));
-      text += number;
-      text += status_name(status[i]);
-      text += '\t';
-      if (k < 0) {
-        text.append(static_cast<size_t>(classes), '\t');
-        text += '\n';
-        continue;
-      }
-      text += label_fields[best];
-      for (int64_t c = 0; c < classes; ++c) {
-        std::snprintf(number, sizeof number, "\t%.6f", probs[k * classes + c]);
-        text += number;
-      }
-      text += '\n';
+      append_tsv_row(text, context, first_line + i, chunk.status[i], p, best);
     }
   }
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   if (!out) throw InputError("cannot write the predictions (disk full or closed output?)");
+}
 
-  summary.lines += n;
-  for (int64_t i = 0; i < n; ++i) {
-    if (status[i] == LineStatus::kOk) ++summary.classified;
-    if (status[i] == LineStatus::kEmpty) ++summary.empty;
-    if (status[i] == LineStatus::kInvalidUtf8) ++summary.invalid_utf8;
+// Classifies one chunk of lines and writes its rows in order.
+void process_chunk(SentimentCheckpoint& classifier, const std::vector<std::string>& lines,
+                   int64_t first_line, const std::string& source, std::ostream& out,
+                   const SentimentPredictOptions& options, PredictSummary& summary) {
+  const EncodedChunk chunk = encode_chunk(classifier, lines);
+  const std::vector<float> probs = infer_chunk(classifier, chunk, options);
+  write_rows(classifier, chunk, probs, first_line, source, out, options.format);
+  summary.lines += static_cast<int64_t>(lines.size());
+  for (const LineStatus status : chunk.status) {
+    if (status == LineStatus::kOk) ++summary.classified;
+    if (status == LineStatus::kEmpty) ++summary.empty;
+    if (status == LineStatus::kInvalidUtf8) ++summary.invalid_utf8;
   }
 }
 
 }  // namespace
 
-std::string predict_header(const SentimentCheckpoint& classifier, const std::string& format) {
-  if (format == "jsonl") return "";
+PredictFormat parse_predict_format(const std::string& name) {
+  if (name == "tsv") return PredictFormat::kTsv;
+  if (name == "jsonl") return PredictFormat::kJsonl;
+  throw InputError("--format must be tsv or jsonl, got '" + name + "'");
+}
+
+std::string predict_header(const SentimentCheckpoint& classifier, PredictFormat format) {
+  if (format == PredictFormat::kJsonl) return "";
   std::string header = "file\tline\tstatus\tlabel";
   for (const auto& label : classifier.labels.labels()) header += "\tp_" + tsv_safe(label);
   return header + "\n";
@@ -283,9 +335,6 @@ void predict_stream(SentimentCheckpoint& classifier, std::istream& in, const std
 }
 
 PredictSummary run_sentiment_predict(const SentimentPredictOptions& options, std::ostream& log) {
-  if (options.format != "tsv" && options.format != "jsonl") {
-    throw InputError("--format must be tsv or jsonl, got '" + options.format + "'");
-  }
   if (options.inputs.empty()) throw InputError("predict needs at least one --input");
   if (options.batch_size <= 0 || options.chunk_lines <= 0 || options.max_line_bytes <= 0) {
     throw InputError("--batch-size, --chunk-lines and --max-line-bytes must be positive");

@@ -37,13 +37,19 @@ namespace lstmnlp::sentiment {
 
 struct SentimentCheckpoint;
 
+/// The row formats of predict (see the file comment).
+enum class PredictFormat { kTsv, kJsonl };
+
+/// Parses "tsv" or "jsonl" (the --format option); throws InputError for anything else.
+PredictFormat parse_predict_format(const std::string& name);
+
 /// Options of `lstm-sentiment predict`.
 struct SentimentPredictOptions {
-  std::string checkpoint;            ///< run directory or .pt file (required)
-  std::vector<std::string> inputs;   ///< text files, "-" = stdin (required)
-  std::string output = "-";          ///< result file, "-" = stdout
-  std::string format = "tsv";        ///< tsv or jsonl
-  int64_t batch_size = 256;          ///< sentences per batch
+  std::string checkpoint;                      ///< run directory or .pt file (required)
+  std::vector<std::string> inputs;             ///< text files, "-" = stdin (required)
+  std::string output = "-";                    ///< result file, "-" = stdout
+  PredictFormat format = PredictFormat::kTsv;  ///< tsv or jsonl
+  int64_t batch_size = 256;                    ///< sentences per batch
   int64_t max_batch_tokens = 32768;  ///< padded tokens per batch (bounds long-line batches)
   int64_t chunk_lines = 8192;        ///< lines per chunk
   int64_t chunk_bytes = 8 << 20;     ///< a chunk also ends once it holds this many bytes
@@ -72,8 +78,8 @@ void predict_stream(SentimentCheckpoint& classifier, std::istream& in, const std
                     std::ostream& out, const SentimentPredictOptions& options,
                     PredictSummary& summary);
 
-/// The header row that run_sentiment_predict writes before the rows of format `format` ("" for
-/// jsonl, which has none).
-std::string predict_header(const SentimentCheckpoint& classifier, const std::string& format);
+/// The header row that run_sentiment_predict writes before the rows of `format` ("" for jsonl,
+/// which has none).
+std::string predict_header(const SentimentCheckpoint& classifier, PredictFormat format);
 
 }  // namespace lstmnlp::sentiment

@@ -7,6 +7,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/progress.h"
 #include "models/sentiment/sentiment_task.h"
 
@@ -16,12 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kKind = "sentiment";
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw InputError(path + ": cannot write file");
-}
 
 SentencePieceTokenizer train_tokenizer(const SentimentTokenizerConfig& cfg,
                                        const std::vector<LabeledExample>& examples,
@@ -42,7 +37,7 @@ SentencePieceTokenizer train_tokenizer(const SentimentTokenizerConfig& cfg,
   TokenizerTrainOptions options;
   options.input_files = {text_path};
   options.model_prefix = (fs::path(run_dir) / "spm").string();
-  options.model_type = parse_tokenizer_model_type(cfg.model_type);
+  options.model_type = cfg.model_type;
   options.vocab_size = cfg.vocab_size;
   options.character_coverage = cfg.character_coverage;
   options.input_sentence_size = 0;
@@ -50,8 +45,8 @@ SentencePieceTokenizer train_tokenizer(const SentimentTokenizerConfig& cfg,
   const auto start = std::chrono::steady_clock::now();
   auto tokenizer = SentencePieceTokenizer::train(options);
   fs::remove(text_path);
-  log << "trained a " << cfg.model_type << " SentencePiece model of " << tokenizer.vocab_size()
-      << " pieces on " << examples.size() << " texts in "
+  log << "trained a " << to_string(cfg.model_type) << " SentencePiece model of "
+      << tokenizer.vocab_size() << " pieces on " << examples.size() << " texts in "
       << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
   return tokenizer;
 }
@@ -122,8 +117,7 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   }
   const auto dev_examples = read_split(cfg.data.dev, format, "dev", log);
 
-  const std::string resolved = config::to_yaml(cfg);
-  prepare_run_dir(options.run_dir, resolved);
+  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
 
   uint64_t seed = options.seed;
   LabelSet labels;
@@ -157,30 +151,25 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   torch::manual_seed(seed);
   SentimentClassifier model(cfg.model, tokenizer->vocab_size(), labels.size(), tokenizer->pad_id());
   model->to(options.device);
-  int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
-  log << "model: " << parameters << " parameters, " << cfg.model.lstm << " LSTM, "
-      << cfg.model.pooling << " pooling\n";
+  log << "model: " << count_parameters(*model) << " parameters, "
+      << kLstmBackends.name(cfg.model.lstm) << " LSTM, " << kPoolings.name(cfg.model.pooling)
+      << " pooling\n";
 
   SentimentTask task(model, std::move(train), std::move(dev), labels.size(), cfg.train,
                      tokenizer->pad_id(), seed, options.device);
-  TrainerOptions trainer_options;
-  trainer_options.run_dir = options.run_dir;
-  trainer_options.train = cfg.train.base;
-  trainer_options.config_yaml = resolved;
-  trainer_options.kind = kKind;
+  TrainerOptions trainer_options =
+      make_trainer_options(cfg, kKind, options.run_dir, options.resume);
   trainer_options.tokenizer_model = tokenizer->serialized_model();
   trainer_options.extra = extra.dump();
-  trainer_options.resume = options.resume;
-  const auto summary = Trainer(task, trainer_options).run();
+  Trainer trainer(task, trainer_options);
+  const auto summary = trainer.run();
   log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
 
-  const auto best = (fs::path(options.run_dir) / "best.pt").string();
-  if (fs::exists(best)) load_checkpoint(best, *model, nullptr, /*restore_rng=*/false, kKind);
+  const bool has_best = trainer.load_best();
   const auto report = task.dev_report();
   auto report_json = to_json(report, labels.labels());
-  report_json["checkpoint"] = fs::exists(best) ? best : std::string("(final weights)");
+  report_json["checkpoint"] = has_best ? trainer.best_path() : std::string("(final weights)");
   report_json["train_seconds"] = summary.train_seconds;
   report_json["steps"] = summary.steps;
   report_json["stop_reason"] = summary.stop_reason;

@@ -74,7 +74,7 @@ void predict_command(const cli::CommonOptions& common, const po::variables_map& 
   options.checkpoint = vm["checkpoint"].as<std::string>();
   options.inputs = vm["input"].as<std::vector<std::string>>();
   options.output = vm["output"].as<std::string>();
-  options.format = vm["format"].as<std::string>();
+  options.format = parse_predict_format(vm["format"].as<std::string>());
   options.batch_size = vm["batch-size"].as<int64_t>();
   options.chunk_lines = vm["chunk-lines"].as<int64_t>();
   options.max_line_bytes = vm["max-line-bytes"].as<int64_t>();

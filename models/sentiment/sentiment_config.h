@@ -13,8 +13,39 @@
 #include "core/config.h"
 #include "core/trainer.h"
 #include "datasets/labelled_text.h"
+#include "models/lstm_choices.h"
+#include "tokenization/sentencepiece_tokenizer.h"
 
 namespace lstmnlp::sentiment {
+
+/// The SentencePiece models a sentiment run may train (`tokenizer.model_type`).
+inline const config::Choices<TokenizerModelType> kTokenizerTypes{
+    {"unigram", TokenizerModelType::kUnigram},
+    {"bpe", TokenizerModelType::kBpe},
+    {"char", TokenizerModelType::kChar},
+    {"word", TokenizerModelType::kWord}};
+
+/// How the LSTM's outputs become one vector per text (`model.pooling`).
+enum class Pooling {
+  kLast,       ///< the last layer's final states
+  kMax,        ///< the maximum over the real steps
+  kMean,       ///< the mean over the real steps
+  kAttention,  ///< a learned attention over the real steps
+};
+/// Their names in configs.
+inline const config::Choices<Pooling> kPoolings{{"last", Pooling::kLast},
+                                                {"max", Pooling::kMax},
+                                                {"mean", Pooling::kMean},
+                                                {"attention", Pooling::kAttention}};
+
+/// How training weighs the classes (`train.class_weights`).
+enum class ClassWeights {
+  kNone,      ///< every example alike
+  kBalanced,  ///< class c weighs n / (C * count_c)
+};
+/// Their names in configs.
+inline const config::Choices<ClassWeights> kClassWeights{{"none", ClassWeights::kNone},
+                                                         {"balanced", ClassWeights::kBalanced}};
 
 /// The `data` section.
 struct SentimentDataConfig {
@@ -42,32 +73,33 @@ struct SentimentDataConfig {
 /// The `tokenizer` section: an existing SentencePiece model, or how to train one on the
 /// training texts.
 struct SentimentTokenizerConfig {
-  std::string model;                   ///< .model file ("" = train one into the run directory)
-  int vocab_size = 8000;               ///< vocabulary size when training
-  std::string model_type = "unigram";  ///< unigram, bpe, char or word
+  std::string model;      ///< .model file ("" = train one into the run directory)
+  int vocab_size = 8000;  ///< vocabulary size when training
+  /// unigram, bpe, char or word
+  TokenizerModelType model_type = TokenizerModelType::kUnigram;
   double character_coverage = 0.9995;  ///< SentencePiece character coverage
 
   template <class V>
   void visit(V& v) {
     v("model", model);
     v("vocab_size", vocab_size, config::Range{8, 1e7});
-    v("model_type", model_type, config::Choices{"unigram", "bpe", "char", "word"});
+    v("model_type", model_type, kTokenizerTypes);
     v("character_coverage", character_coverage, config::Range{0.5, 1.0});
   }
 };
 
 /// The `model` section of a sentiment config.
 struct SentimentModelConfig {
-  int64_t embedding_dim = 300;     ///< embedding size (E)
-  int64_t hidden_size = 256;       ///< LSTM hidden size per direction (H)
-  int64_t num_layers = 1;          ///< stacked LSTM layers
-  bool bidirectional = true;       ///< run each layer in both directions (D = 2)
-  std::string lstm = "custom";     ///< custom (lstmnlp::LSTM) or torch (torch::nn::LSTM)
-  std::string pooling = "max";     ///< last, max, mean or attention
-  double dropout = 0.5;            ///< before the classifier and between LSTM layers
-  double embedding_dropout = 0.0;  ///< dropout on the embeddings
-  double forget_bias = 0.0;        ///< added to the forget-gate bias at init (custom LSTM only)
-  int64_t attention_size = 128;    ///< hidden size of the attention scorer (pooling: attention)
+  int64_t embedding_dim = 300;              ///< embedding size (E)
+  int64_t hidden_size = 256;                ///< LSTM hidden size per direction (H)
+  int64_t num_layers = 1;                   ///< stacked LSTM layers
+  bool bidirectional = true;                ///< run each layer in both directions (D = 2)
+  LstmBackend lstm = LstmBackend::kCustom;  ///< custom (lstmnlp::LSTM) or torch (torch::nn::LSTM)
+  Pooling pooling = Pooling::kMax;          ///< last, max, mean or attention
+  double dropout = 0.5;                     ///< before the classifier and between LSTM layers
+  double embedding_dropout = 0.0;           ///< dropout on the embeddings
+  double forget_bias = 0.0;      ///< added to the forget-gate bias at init (custom LSTM only)
+  int64_t attention_size = 128;  ///< hidden size of the attention scorer (pooling: attention)
 
   template <class V>
   void visit(V& v) {
@@ -75,8 +107,8 @@ struct SentimentModelConfig {
     v("hidden_size", hidden_size, config::Range{1, 1e5});
     v("num_layers", num_layers, config::Range{1, 16});
     v("bidirectional", bidirectional);
-    v("lstm", lstm, config::Choices{"custom", "torch"});
-    v("pooling", pooling, config::Choices{"last", "max", "mean", "attention"});
+    v("lstm", lstm, kLstmBackends);
+    v("pooling", pooling, kPoolings);
     v("dropout", dropout, config::Range{0.0, 1.0});
     v("embedding_dropout", embedding_dropout, config::Range{0.0, 1.0});
     v("forget_bias", forget_bias, config::Range{-10.0, 10.0});
@@ -86,13 +118,13 @@ struct SentimentModelConfig {
 
 /// The `train` section: the shared loop's keys plus batching and class weights.
 struct SentimentTrainConfig {
-  TrainConfig base;                    ///< optimizer, schedule, epochs, eval_every, patience, …
-  int64_t batch_size = 64;             ///< training examples per step
-  int64_t eval_batch_size = 256;       ///< examples per batch at evaluation
-  std::string class_weights = "none";  ///< none, or balanced: weight n / (C * count_c)
+  TrainConfig base;               ///< optimizer, schedule, epochs, eval_every, patience, …
+  int64_t batch_size = 64;        ///< training examples per step
+  int64_t eval_batch_size = 256;  ///< examples per batch at evaluation
+  ClassWeights class_weights = ClassWeights::kNone;  ///< none or balanced
 
   SentimentTrainConfig() {
-    base.opt.optimizer = "adam";
+    base.opt.optimizer = Optimizer::kAdam;
     base.opt.lr = 1e-3;
     base.loop.epochs = 3;
     base.loop.clip_norm = 5.0;
@@ -102,7 +134,7 @@ struct SentimentTrainConfig {
     base.visit(v);
     v("batch_size", batch_size, config::Range{1, 1e7});
     v("eval_batch_size", eval_batch_size, config::Range{1, 1e7});
-    v("class_weights", class_weights, config::Choices{"none", "balanced"});
+    v("class_weights", class_weights, kClassWeights);
   }
 };
 

@@ -48,7 +48,7 @@ SentimentTask::SentimentTask(SentimentClassifier model, EncodedExamples train, E
       device_(device) {
   TORCH_CHECK(!train_.tokens.empty(), "no training examples");
   TORCH_CHECK(!dev_.tokens.empty(), "no dev examples");
-  if (cfg_.class_weights == "balanced") {
+  if (cfg_.class_weights == ClassWeights::kBalanced) {
     std::vector<double> counts(num_classes_, 0.0);
     for (int64_t y : train_.labels) counts[y] += 1;
     std::vector<float> weights(num_classes_);

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp {
 namespace {
@@ -24,14 +25,9 @@ struct Net : torch::nn::Module {
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lstmnlp_ckpt_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    path_ = (dir_ / "latest.pt").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-  std::string path_;
+  const test::TempDir tmp_{"ckpt"};
+  const fs::path dir_ = tmp_.path();
+  const std::string path_ = (dir_ / "latest.pt").string();
 };
 
 TEST_F(CheckpointTest, RoundTripRestoresWeightsOptimizerMetaAndRng) {
@@ -141,8 +137,8 @@ TEST_F(CheckpointTest, KillDuringSaveLeavesThePreviousCheckpointLoadable) {
 }
 
 TEST(WriteFileAtomic, ReplacesContentAndLeavesNoTemporaryFile) {
-  const auto dir = fs::temp_directory_path() / ("lstmnlp_atomic_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const test::TempDir tmp("atomic");
+  const auto& dir = tmp.path();
   const auto path = (dir / "config.yaml").string();
   write_file_atomic(path, "a: 1\n");
   write_file_atomic(path, "a: 2\n");
@@ -150,7 +146,6 @@ TEST(WriteFileAtomic, ReplacesContentAndLeavesNoTemporaryFile) {
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "a: 2\n");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
-  fs::remove_all(dir);
 }
 
 }  // namespace

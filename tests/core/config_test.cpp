@@ -19,17 +19,22 @@ struct DataSection {
   }
 };
 
+enum class Schedule { kConstant, kLinear };
+
 struct TrainSection {
   double lr = 1.0;
   int epochs = 13;
   bool shuffle = false;
   std::string optimizer = "sgd";
+  Schedule schedule = Schedule::kConstant;
   template <class V>
   void visit(V& v) {
     v("lr", lr, Range{0.0, 100.0});
     v("epochs", epochs, Range{1, 1000});
     v("shuffle", shuffle);
     v("optimizer", optimizer, Choices{"sgd", "adam"});
+    v("schedule", schedule,
+      Choices<Schedule>{{"constant", Schedule::kConstant}, {"linear", Schedule::kLinear}});
   }
 };
 
@@ -114,6 +119,23 @@ TEST_F(ConfigTest, RejectsValueNotAmongChoices) {
   EXPECT_NE(err.find("'adagrad' is not one of: sgd, adam"), std::string::npos) << err;
 }
 
+TEST_F(ConfigTest, ReadsEnumChoicesByName) {
+  EXPECT_EQ(load<TestConfig>(write("train:\n  schedule: linear\n")).train.schedule,
+            Schedule::kLinear);
+  EXPECT_EQ(load<TestConfig>(write(""), {"train.schedule=linear"}).train.schedule,
+            Schedule::kLinear);
+  EXPECT_EQ(load<TestConfig>(write("")).train.schedule, Schedule::kConstant);
+}
+
+TEST_F(ConfigTest, RejectsUnknownEnumNameWithFileLineAndPath) {
+  const std::string err = error_of("train:\n  lr: 0.5\n  schedule: cosine\n");
+  EXPECT_NE(err.find(path_ + ":3:"), std::string::npos) << err;
+  EXPECT_NE(err.find("train.schedule"), std::string::npos) << err;
+  EXPECT_NE(err.find("'cosine' is not one of: constant, linear"), std::string::npos) << err;
+  const std::string set_err = error_of("", {"train.schedule=Linear"});
+  EXPECT_NE(set_err.find("--set train.schedule"), std::string::npos) << set_err;
+}
+
 TEST_F(ConfigTest, RejectsMalformedYamlWithLine) {
   const std::string err = error_of("train:\n  lr: [1, 2\n");
   EXPECT_NE(err.find(path_ + ":"), std::string::npos) << err;
@@ -146,11 +168,14 @@ TEST_F(ConfigTest, ExpandsEnvironmentVariables) {
 }
 
 TEST_F(ConfigTest, ResolvedYamlReadsBackToTheSameValues) {
-  auto cfg =
-      load<TestConfig>(write("train:\n  lr: 0.125\n  optimizer: adam\n"), {"data.files=[x]"});
-  const auto again = from_yaml_text<TestConfig>(to_yaml(cfg), "resolved");
+  auto cfg = load<TestConfig>(write("train:\n  lr: 0.125\n  optimizer: adam\n  schedule: linear\n"),
+                              {"data.files=[x]"});
+  const std::string yaml = to_yaml(cfg);
+  EXPECT_NE(yaml.find("schedule: linear"), std::string::npos) << yaml;
+  const auto again = from_yaml_text<TestConfig>(yaml, "resolved");
   EXPECT_DOUBLE_EQ(again.train.lr, 0.125);
   EXPECT_EQ(again.train.optimizer, "adam");
+  EXPECT_EQ(again.train.schedule, Schedule::kLinear);
   EXPECT_EQ(again.data.files, std::vector<std::string>{"x"});
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp {
 namespace {
@@ -62,15 +63,11 @@ class RegressionTask : public TrainTask {
 
 class TrainerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lstmnlp_trainer_" + std::to_string(::getpid()));
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   TrainerOptions options(const std::string& sub, int64_t max_steps,
                          const std::string& resume = "") {
     TrainerOptions o;
     o.run_dir = (dir_ / sub).string();
-    o.train.opt.optimizer = "adam";
+    o.train.opt.optimizer = Optimizer::kAdam;
     o.train.opt.lr = 0.01;
     o.train.loop.epochs = 3;
     o.train.loop.max_steps = max_steps;
@@ -80,7 +77,8 @@ class TrainerTest : public ::testing::Test {
     o.resume = resume;
     return o;
   }
-  fs::path dir_;
+  const test::TempDir tmp_{"trainer"};
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(TrainerTest, ResumeContinuesTheSameRunExactly) {
@@ -177,6 +175,27 @@ TEST_F(TrainerTest, WeightAverageIsWhatEvaluationSeesAndResumesExactly) {
   for (size_t i = 0; i < average.size(); ++i) EXPECT_TRUE(torch::equal(resumed[i], average[i]));
 }
 
+TEST_F(TrainerTest, LoadBestRestoresTheBestEvaluationsWeights) {
+  RegressionTask task;
+  Trainer trainer(task, options("reload", 0));
+  const auto summary = trainer.run();
+  ASSERT_TRUE(summary.best.has_value());
+  EXPECT_EQ(trainer.best_path(), (dir_ / "reload" / "best.pt").string());
+  ASSERT_TRUE(trainer.load_best());
+  EXPECT_NEAR(task.evaluate().score, summary.best->score, 1e-6);
+
+  RegressionTask untrained;
+  Trainer none(untrained, options("none", 0));
+  EXPECT_FALSE(none.load_best());  // no run, no best.pt
+}
+
+TEST(CountParameters, SumsTheValuesOfEveryParameter) {
+  torch::nn::Sequential net(torch::nn::Linear(4, 8), torch::nn::Linear(8, 1));
+  EXPECT_EQ(count_parameters(*net), 4 * 8 + 8 + 8 * 1 + 1);
+  EXPECT_EQ(count_parameters(std::vector<torch::Tensor>{torch::zeros({2, 3}), torch::zeros({5})}),
+            11);
+}
+
 TEST_F(TrainerTest, KeepsBestCheckpointAndWritesMetrics) {
   RegressionTask task;
   const auto summary = Trainer(task, options("best", 0)).run();
@@ -244,9 +263,9 @@ std::map<int, double> lr_by_epoch(const fs::path& run) {
 TEST_F(TrainerTest, PlateauScheduleDecaysAfterEachEvaluationWithoutImprovement) {
   auto plateau = [&](const std::string& sub, int64_t max_steps, const std::string& resume = "") {
     auto o = options(sub, max_steps, resume);
-    o.train.opt.optimizer = "sgd";
+    o.train.opt.optimizer = Optimizer::kSgd;
     o.train.opt.lr = 0.01;
-    o.train.opt.lr_schedule = "plateau";
+    o.train.opt.lr_schedule = LrSchedule::kPlateau;
     o.train.opt.lr_decay = 0.25;
     o.train.loop.epochs = 5;
     o.train.loop.log_every = 5;  // one train record per epoch
@@ -272,14 +291,14 @@ TEST_F(TrainerTest, PlateauScheduleDecaysAfterEachEvaluationWithoutImprovement) 
 TEST(Schedule, ZarembaEpochDecayAndLinearWarmup) {
   OptimizerConfig cfg;
   cfg.lr = 1.0;
-  cfg.lr_schedule = "epoch_decay";
+  cfg.lr_schedule = LrSchedule::kEpochDecay;
   cfg.lr_decay = 0.5;
   cfg.lr_decay_start = 5;  // epochs 1-4 at lr 1, then halve each epoch
   EXPECT_DOUBLE_EQ(scheduled_lr(cfg, /*epoch=*/3, 0, 0), 1.0);
   EXPECT_DOUBLE_EQ(scheduled_lr(cfg, /*epoch=*/4, 0, 0), 0.5);
   EXPECT_DOUBLE_EQ(scheduled_lr(cfg, /*epoch=*/5, 0, 0), 0.25);
 
-  cfg.lr_schedule = "linear";
+  cfg.lr_schedule = LrSchedule::kLinear;
   cfg.warmup_steps = 10;
   EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/4, /*total=*/110), 0.5);
   EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/60, /*total=*/110), 0.5);

@@ -190,7 +190,7 @@ TEST(LmAppSentencePiece, ReportsPerTokenAndPerWordPerplexity) {
   cfg.data.test_fraction = 0.1;
   cfg.data.batch_size = 4;
   cfg.data.bptt = 8;
-  cfg.vocab.type = "sentencepiece";
+  cfg.vocab.type = VocabType::kSentencePiece;
   cfg.vocab.spm_vocab_size = 30;
   cfg.model.embedding_size = 16;
   cfg.model.hidden_size = 16;

@@ -27,7 +27,7 @@ TEST(LmConfig, ZarembaSmallIsThePapers) {
   EXPECT_EQ(cfg.model.dropout_output, 0.0);
   EXPECT_EQ(cfg.model.init_range, 0.1);
   const auto& opt = cfg.train.base.opt;
-  EXPECT_EQ(opt.optimizer, "sgd");
+  EXPECT_EQ(opt.optimizer, Optimizer::kSgd);
   EXPECT_EQ(opt.lr, 1.0);
   // Epochs 1-4 at lr 1, then halved every epoch.
   EXPECT_DOUBLE_EQ(scheduled_lr(opt, /*epoch=*/3, 0, 0), 1.0);
@@ -56,10 +56,10 @@ TEST(LmConfig, ZarembaMediumLargeAndTied) {
   EXPECT_EQ(example.model.hidden_size, 650);
   EXPECT_FALSE(example.model.init_lstm);
   EXPECT_EQ(example.train.base.opt.lr, 20.0);
-  EXPECT_EQ(example.train.base.opt.lr_schedule, "plateau");
+  EXPECT_EQ(example.train.base.opt.lr_schedule, LrSchedule::kPlateau);
   EXPECT_EQ(example.train.base.opt.lr_decay, 0.25);
   EXPECT_EQ(example.train.base.loop.clip_norm, 0.25);
-  EXPECT_EQ(example.train.loss_average, "token");
+  EXPECT_EQ(example.train.loss_average, LossAverage::kToken);
   EXPECT_EQ(example.train.base.loop.epochs, 40);
 
   const auto large = load_shipped("zaremba-large.yaml");
@@ -74,7 +74,7 @@ TEST(LmConfig, ZarembaMediumLargeAndTied) {
 
 TEST(LmConfig, TinyShakespeareUsesSentencePiece) {
   const auto cfg = load_shipped("tinyshakespeare-spm.yaml");
-  EXPECT_EQ(cfg.vocab.type, "sentencepiece");
+  EXPECT_EQ(cfg.vocab.type, VocabType::kSentencePiece);
   EXPECT_FALSE(cfg.data.file.empty());
 }
 
@@ -82,7 +82,8 @@ TEST(LmConfig, RejectsUnknownKeysAndBadChoices) {
   EXPECT_THROW(load_shipped("zaremba-small.yaml", {"model.lstm=cudnn"}), InputError);
   EXPECT_THROW(load_shipped("zaremba-small.yaml", {"model.no_such_key=1"}), InputError);
   EXPECT_THROW(load_shipped("zaremba-small.yaml", {"data.bptt=0"}), InputError);
-  EXPECT_EQ(load_shipped("zaremba-small.yaml", {"model.lstm=torch"}).model.lstm, "torch");
+  EXPECT_EQ(load_shipped("zaremba-small.yaml", {"model.lstm=torch"}).model.lstm,
+            LstmBackend::kTorch);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
+
 namespace lstmnlp {
 namespace {
 
@@ -490,6 +492,30 @@ void expect_error(const std::function<void()>& body, const std::string& needle) 
   }
 }
 
+// FORWARD_HAS_DEFAULT_ARGS: the optional state and lengths may be left out through AnyModule and
+// torch::nn::Sequential, as with torch::nn::LSTM.
+TEST(LSTMTest, WorksInsideSequentialAndAnyModule) {
+  using Output = std::tuple<Tensor, std::tuple<Tensor, Tensor>>;
+  using State = std::optional<std::tuple<Tensor, Tensor>>;
+  torch::manual_seed(21);
+  LSTM lstm(LSTMOptions(kInput, kHidden).num_layers(2));
+  const Tensor x = torch::randn({kSteps, kBatch, kInput});
+  const Output direct = lstm->forward(x);
+
+  torch::nn::AnyModule any(lstm);
+  const auto from_any = any.forward<Output>(x);
+  EXPECT_TRUE(torch::equal(std::get<0>(from_any), std::get<0>(direct)));
+  const State state = std::get<1>(direct);
+  const auto with_state = any.forward<Output>(x, state);
+  EXPECT_TRUE(torch::equal(std::get<0>(with_state), std::get<0>(lstm->forward(x, state))));
+
+  torch::nn::Sequential sequential(lstm);
+  const auto from_sequential = sequential->forward<Output>(x);
+  EXPECT_TRUE(torch::equal(std::get<0>(from_sequential), std::get<0>(direct)));
+  EXPECT_TRUE(
+      torch::equal(std::get<0>(std::get<1>(from_sequential)), std::get<0>(std::get<1>(direct))));
+}
+
 TEST(LSTMTest, InvalidOptionsAndInputsGiveClearErrors) {
   expect_error([] { LSTM(LSTMOptions(kInput, 0)); }, "hidden_size must be positive");
   expect_error([] { LSTM(LSTMOptions(0, kHidden)); }, "input_size must be positive");
@@ -553,9 +579,8 @@ TEST(LSTMTest, ExportedStateDictLoadsIntoPythonTorch) {
 
   torch::manual_seed(1000);
   LSTM lstm(LSTMOptions(kInput, kHidden).num_layers(2).bidirectional(true));
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("lstmnlp_export_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const test::TempDir tmp("export");
+  const auto& dir = tmp.path();
   const std::string weights = (dir / "lstm.pt").string();
   const std::string io = (dir / "io.pt").string();
   save_state_dict_for_python(lstm, weights);
@@ -579,7 +604,6 @@ TEST(LSTMTest, ExportedStateDictLoadsIntoPythonTorch) {
   std::ofstream(script_path) << script;
   const std::string command = python + " " + script_path + " " + weights + " " + io;
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

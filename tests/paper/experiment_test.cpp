@@ -90,23 +90,41 @@ TEST(PaperExperimentTest, SummaryTableAndJson) {
 
 TEST(PaperExperimentTest, ConfigRejectsBadCombinations) {
   ReberConfig cfg;
-  cfg.train.gradient = "full";  // needs per-sequence updates
+  cfg.train.gradient = Gradient::kFull;  // needs per-sequence updates
   RunOptions options;
   options.progress = false;
   EXPECT_THROW(run_reber(cfg, options), InputError);
 
   ModelConfig model;
   TrialConfig train;
-  model.impl = "torch";  // torch::nn::LSTM has no 1997 cell
+  model.impl = Impl::kTorch;  // torch::nn::LSTM has no 1997 cell
   EXPECT_THROW(make_learner(model, train, 7, 7, 1), InputError);
-  model.impl = "custom";
-  model.squash = "paper";  // lstmnlp::LSTM squashes with tanh
+  model.impl = Impl::kCustom;
+  model.squash = SquashChoice::kPaper;  // lstmnlp::LSTM squashes with tanh
   EXPECT_THROW(make_learner(model, train, 7, 7, 1), InputError);
+}
+
+TEST(PaperExperimentTest, CellsTakeTheNamesOfTheLSTM) {
+  EXPECT_EQ(config::load<ReberConfig>("", {"model.cell=standard"}).model.cell,
+            LSTMCellType::kStandard);
+  EXPECT_EQ(config::load<ReberConfig>("", {"model.cell=1997"}).model.cell, LSTMCellType::k1997);
+  EXPECT_EQ(ReberConfig().model.cell, LSTMCellType::k1997);
+  EXPECT_THROW(config::load<ReberConfig>("", {"model.cell=modern"}), InputError);
+  EXPECT_THROW(config::load<ReberConfig>("", {"model.cell=lstm1997"}), InputError);
+  const std::string yaml = config::to_yaml(config::load<ReberConfig>("", {"model.cell=standard"}));
+  EXPECT_NE(yaml.find("cell: standard"), std::string::npos) << yaml;
+  // Every shipped config still loads.
+  const std::string dir = std::string(LSTMNLP_SOURCE_DIR) + "/configs/paper/";
+  EXPECT_EQ(config::load<ReberConfig>(dir + "reber-standard.yaml").model.cell,
+            LSTMCellType::kStandard);
+  EXPECT_EQ(config::load<ReberConfig>(dir + "reber.yaml").model.cell, LSTMCellType::k1997);
+  EXPECT_EQ(config::load<ReberConfig>(dir + "reber-paper.yaml").model.cell, LSTMCellType::k1997);
+  EXPECT_EQ(config::load<ReberConfig>(dir + "reber-4x1.yaml").model.cell, LSTMCellType::k1997);
 }
 
 TEST(PaperExperimentTest, CustomLSTMLearnerTrainsAndPredicts) {
   ModelConfig model;
-  model.impl = "custom";  // lstmnlp::LSTM with the 1997 cell
+  model.impl = Impl::kCustom;  // lstmnlp::LSTM with the 1997 cell
   TrialConfig train;
   auto learner = make_learner(model, train, 7, 7, 3);
   // 3 x 2 = 6 cells with 3 gate blocks of (6, 7 + 6) weights and two biases each, plus the

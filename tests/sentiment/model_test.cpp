@@ -17,8 +17,8 @@ SentimentModelConfig small_config(const std::string& lstm, const std::string& po
   cfg.hidden_size = 5;
   cfg.num_layers = 2;
   cfg.bidirectional = true;
-  cfg.lstm = lstm;
-  cfg.pooling = pooling;
+  cfg.lstm = *kLstmBackends.find(lstm);
+  cfg.pooling = *kPoolings.find(pooling);
   cfg.attention_size = 4;
   return cfg;
 }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "datasets/length_batching.h"
 #include "models/sentiment/sentiment_app.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp::sentiment {
 namespace {
@@ -44,8 +46,8 @@ std::vector<std::string> split_tabs(const std::string& line) {
 class SentimentPredictTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("lstmnlp_sentiment_predict_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    tmp_ = std::make_unique<test::TempDir>("sentiment_predict");
+    dir_ = tmp_->path();
     std::mt19937 rng(1);
     const std::vector<std::string> pos = {"good", "great", "wonderful", "fine", "superb"};
     const std::vector<std::string> neg = {"bad", "awful", "dull", "boring", "poor"};
@@ -73,7 +75,7 @@ class SentimentPredictTest : public ::testing::Test {
     std::ostringstream log;
     run_sentiment_train(cfg, options, log);
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { tmp_.reset(); }
 
   static std::string write(const std::string& name, const std::string& content) {
     const auto path = dir_ / name;
@@ -85,9 +87,11 @@ class SentimentPredictTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
+  static std::unique_ptr<test::TempDir> tmp_;
   static fs::path dir_;
 };
 
+std::unique_ptr<test::TempDir> SentimentPredictTest::tmp_;
 fs::path SentimentPredictTest::dir_;
 
 // Lines of varied length, empty and invalid lines, a CRLF line, a line cut at max_line_bytes
@@ -164,7 +168,7 @@ TEST_F(SentimentPredictTest, WritesJsonLinesForSeveralInputsWithHeaderlessRows) 
   options.checkpoint = (dir_ / "run" / "best.pt").string();
   options.inputs = {a, b};
   options.output = (dir_ / "out.jsonl").string();
-  options.format = "jsonl";
+  options.format = PredictFormat::kJsonl;
   std::ostringstream log;
   const auto summary = run_sentiment_predict(options, log);
   EXPECT_EQ(summary.lines, 4);
@@ -190,8 +194,11 @@ TEST_F(SentimentPredictTest, WritesJsonLinesForSeveralInputsWithHeaderlessRows) 
 
 TEST_F(SentimentPredictTest, TsvHeaderNamesClasses) {
   auto classifier = SentimentCheckpoint::load((dir_ / "run").string(), torch::kCPU);
-  EXPECT_EQ(predict_header(classifier, "tsv"), "file\tline\tstatus\tlabel\tp_neg\tp_pos\n");
-  EXPECT_EQ(predict_header(classifier, "jsonl"), "");
+  EXPECT_EQ(predict_header(classifier, PredictFormat::kTsv),
+            "file\tline\tstatus\tlabel\tp_neg\tp_pos\n");
+  EXPECT_EQ(predict_header(classifier, PredictFormat::kJsonl), "");
+  EXPECT_EQ(parse_predict_format("jsonl"), PredictFormat::kJsonl);
+  EXPECT_THROW(parse_predict_format("csv"), InputError);
 }
 
 TEST_F(SentimentPredictTest, MissingInputIsAnInputError) {

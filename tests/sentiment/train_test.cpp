@@ -10,6 +10,7 @@
 
 #include "core/checkpoint.h"
 #include "models/sentiment/sentiment_app.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp::sentiment {
 namespace {
@@ -31,8 +32,8 @@ TEST(SentimentTrain, ShortSst2RunBeatsMajorityClass) {
     GTEST_SKIP() << "SST-2 not found in " << sst2.string()
                  << " (set LSTM_NLP_DATA to the data directory)";
   }
-  const auto run_dir =
-      fs::temp_directory_path() / ("lstmnlp_sentiment_train_" + std::to_string(::getpid()));
+  const test::TempDir tmp("sentiment_train");
+  const fs::path run_dir = tmp.path() / "run";
   SentimentConfig cfg;
   cfg.data.train = (sst2 / "train.tsv").string();
   cfg.data.dev = (sst2 / "dev.tsv").string();
@@ -69,7 +70,6 @@ TEST(SentimentTrain, ShortSst2RunBeatsMajorityClass) {
   EXPECT_EQ(read_checkpoint_meta((run_dir / "best.pt").string()).kind, "sentiment");
   std::cerr << "SST-2 slice: dev accuracy " << report.accuracy << " (majority " << majority_accuracy
             << ") in " << seconds << " s\n";
-  fs::remove_all(run_dir);
 }
 
 }  // namespace

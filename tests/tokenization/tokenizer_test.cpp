@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "tokenization/sentencepiece_tokenizer.h"
 #include "models/tokenizer/tokenizer_app.h"
+#include "tests/test_util.h"
+#include "tokenization/sentencepiece_tokenizer.h"
 
 namespace lstmnlp {
 namespace {
@@ -99,19 +100,13 @@ void expect_offsets_cover(const std::string& text, const std::vector<TokenSpan>&
     SCOPED_TRACE("piece " + std::to_string(i) + " '" + span.piece + "' of '" + text + "'");
     ASSERT_LE(span.byte_begin, span.byte_end);
     ASSERT_LE(span.byte_end, text.size());
-    if (i > 0) EXPECT_EQ(span.byte_begin, spans[i - 1].byte_end);
+    if (i > 0) {
+      EXPECT_EQ(span.byte_begin, spans[i - 1].byte_end);
+    }
     const std::string original = text.substr(span.byte_begin, span.byte_end - span.byte_begin);
     EXPECT_EQ(span.surface, original);
     EXPECT_EQ(remove_all(original, " "), remove_all(span.piece, kSpace));
   }
-}
-
-fs::path make_temp_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("lstmnlp_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 /// Runs the spm_encode tool built from the same SentencePiece source; returns its output lines,
@@ -138,7 +133,8 @@ std::optional<std::vector<std::string>> run_spm_encode(const fs::path& model, co
 class TokenizerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = make_temp_dir("tokenizer_test");
+    tmp_.emplace("tokenizer_test");
+    dir_ = tmp_->path();
     corpus_ = dir_ / "corpus.txt";
     write_file(corpus_, kMultilingualCorpus);
     model_ = std::make_unique<SentencePieceTokenizer>(
@@ -146,7 +142,7 @@ class TokenizerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     model_.reset();
-    fs::remove_all(dir_);
+    tmp_.reset();
   }
 
   static TokenizerTrainOptions small_options(TokenizerModelType type) {
@@ -162,6 +158,7 @@ class TokenizerTest : public ::testing::Test {
 
   static fs::path model_path() { return dir_ / "unigram" / "spm.model"; }
 
+  static inline std::optional<test::TempDir> tmp_;
   static inline fs::path dir_;
   static inline fs::path corpus_;
   static inline std::unique_ptr<SentencePieceTokenizer> model_;
@@ -422,7 +419,8 @@ class ShakespeareTokenizerTest : public ::testing::Test {
     const std::string all = read_file(source);
     const size_t train_end = all.rfind('\n', kShakespeareTrainBytes) + 1;
     const size_t held_out_end = all.rfind('\n', train_end + kShakespeareHeldOutBytes) + 1;
-    dir_ = make_temp_dir("shakespeare_tokenizer_test");
+    tmp_.emplace("shakespeare_tokenizer_test");
+    dir_ = tmp_->path();
     write_file(dir_ / "train.txt", all.substr(0, train_end));
     held_out_ = dir_ / "held_out.txt";
     write_file(held_out_, all.substr(train_end, held_out_end - train_end));
@@ -436,13 +434,14 @@ class ShakespeareTokenizerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     model_.reset();
-    if (!dir_.empty()) fs::remove_all(dir_);
+    tmp_.reset();
   }
   void SetUp() override {
     if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
   }
 
   static inline std::string skip_reason_;
+  static inline std::optional<test::TempDir> tmp_;
   static inline fs::path dir_;
   static inline fs::path held_out_;
   static inline std::unique_ptr<SentencePieceTokenizer> model_;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp {
 namespace {
@@ -16,12 +17,6 @@ namespace fs = std::filesystem;
 
 class SentimentDataTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lstmnlp_sentiment_data_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& content) {
     const auto path = dir_ / name;
     fs::create_directories(path.parent_path());
@@ -39,7 +34,8 @@ class SentimentDataTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  const test::TempDir tmp_{"labelled_text"};
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SentimentDataTest, ReadsGlueTsv) {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
-#include "lm_test_util.h"
+#include "tests/lm/lm_test_util.h"
 
 namespace lstmnlp::lm {
 namespace {
