@@ -16,18 +16,19 @@
 
 namespace lstmnlp {
 
-/// Everything in a checkpoint besides tensors of the model and optimizer.
+/// Everything in a checkpoint besides tensors of the model and optimizer. Every member has a
+/// default, so `{"lm", /*step=*/3}` is a complete initializer.
 struct CheckpointMeta {
-  std::string kind;             ///< which app wrote it, e.g. "lm"; checked on load when set
-  int64_t step = 0;             ///< optimizer steps taken
-  int64_t epoch = 0;            ///< epochs completed
-  std::string config_yaml;      ///< the resolved config of the run
-  std::string tokenizer_model;  ///< serialized SentencePiece model ("" when none)
-  std::string extra;            ///< app-specific state (e.g. JSON: the vocabulary)
-  std::string loop_state;       ///< the training loop's position and best score (JSON)
+  std::string kind = {};             ///< which app wrote it, e.g. "lm"; checked on load when set
+  int64_t step = 0;                  ///< optimizer steps taken
+  int64_t epoch = 0;                 ///< epochs completed
+  std::string config_yaml = {};      ///< the resolved config of the run
+  std::string tokenizer_model = {};  ///< serialized SentencePiece model ("" when none)
+  std::string extra = {};            ///< app-specific state (e.g. JSON: the vocabulary)
+  std::string loop_state = {};       ///< the training loop's position and best score (JSON)
   /// The training loop's moving average of the parameters, in parameters() order (empty when
   /// train.ema_decay is off). Written and read by save_checkpoint and load_checkpoint only.
-  std::vector<torch::Tensor> averaged;
+  std::vector<torch::Tensor> averaged = {};
 };
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).

@@ -78,8 +78,8 @@ void add_config_flags(const std::vector<ConfigFlag>& flags, po::options_descript
         desc.add_options()(flag.option.c_str(), po::value<std::string>(), help.c_str());
         break;
       case ConfigFlag::Kind::kList:
-        desc.add_options()(flag.option.c_str(),
-                           po::value<std::vector<std::string>>()->multitoken(), help.c_str());
+        desc.add_options()(flag.option.c_str(), po::value<std::vector<std::string>>()->multitoken(),
+                           help.c_str());
         break;
       case ConfigFlag::Kind::kSwitch:
         desc.add_options()(flag.option.c_str(), po::bool_switch(), help.c_str());

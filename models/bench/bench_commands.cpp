@@ -39,8 +39,8 @@ std::vector<cli::Command> commands() {
       {"input", "input_size", "input features (default 0 = hidden size)"},
       {"layers", "layers", "stacked layers (default 1)"},
       {"bidirectional", "bidirectional", "two directions per layer", Kind::kSwitch},
-      {"modes", "modes",
-       "any of forward_backward, forward, inference (default all three)", Kind::kList},
+      {"modes", "modes", "any of forward_backward, forward, inference (default all three)",
+       Kind::kList},
       {"warmup", "warmup", "untimed rounds (default 3)"},
       {"repetitions", "repetitions", "timed rounds; the median is reported (default 15)"},
   };

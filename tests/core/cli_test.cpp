@@ -47,13 +47,17 @@ int run(std::vector<std::string> args, CommonOptions* seen = nullptr, int* count
                       [](const CommonOptions&, const po::variables_map&) {
                         TORCH_CHECK(false, "hidden_size must be positive");
                       }});
-  Command flags{"flags", "config flags", nullptr, {}, [=](const CommonOptions& common, const po::variables_map&) {
-                   if (seen) *seen = common;
-                 }};
-  flags.config_flags = {{"steps,T", "steps", "time steps"},
-                        {"hidden", "model.hidden_sizes", "hidden sizes", ConfigFlag::Kind::kList},
-                        {"bidirectional", "model.bidirectional", "both directions",
-                         ConfigFlag::Kind::kSwitch}};
+  Command flags{"flags",
+                "config flags",
+                nullptr,
+                {},
+                [=](const CommonOptions& common, const po::variables_map&) {
+                  if (seen) *seen = common;
+                }};
+  flags.config_flags = {
+      {"steps,T", "steps", "time steps"},
+      {"hidden", "model.hidden_sizes", "hidden sizes", ConfigFlag::Kind::kList},
+      {"bidirectional", "model.bidirectional", "both directions", ConfigFlag::Kind::kSwitch}};
   commands.push_back(flags);
   args.insert(args.begin(), "prog");
   std::vector<char*> argv;
@@ -77,13 +81,13 @@ TEST(Cli, SuccessParsesCommonAndOwnOptions) {
 
 TEST(Cli, ConfigFlagsBecomeSetsAfterTheSetOptions) {
   CommonOptions seen;
-  EXPECT_EQ(run({"flags", "--set", "steps=3", "-T", "7", "--hidden", "650", "256",
-                 "--bidirectional"},
-                &seen),
-            0);
-  EXPECT_EQ(seen.sets, (std::vector<std::string>{"steps=3", "steps=7",
-                                                 "model.hidden_sizes=[650, 256]",
-                                                 "model.bidirectional=true"}));
+  EXPECT_EQ(
+      run({"flags", "--set", "steps=3", "-T", "7", "--hidden", "650", "256", "--bidirectional"},
+          &seen),
+      0);
+  EXPECT_EQ(seen.sets,
+            (std::vector<std::string>{"steps=3", "steps=7", "model.hidden_sizes=[650, 256]",
+                                      "model.bidirectional=true"}));
   EXPECT_EQ(run({"flags"}, &seen), 0);
   EXPECT_TRUE(seen.sets.empty());
   EXPECT_EQ(run({"flags", "--steps"}), 2);

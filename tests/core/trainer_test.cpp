@@ -33,7 +33,7 @@ class RegressionTask : public TrainTask {
   void start_epoch(int64_t epoch, int64_t first_batch) override {
     starts.emplace_back(epoch, first_batch);
   }
-  StepResult train_step(int64_t epoch, int64_t index) override {
+  StepResult train_step(int64_t /*epoch*/, int64_t index) override {
     const auto xb = x_.slice(0, index * 8, index * 8 + 8);
     const auto yb = y_.slice(0, index * 8, index * 8 + 8);
     auto loss = torch::mse_loss(model_->forward(xb), yb, torch::Reduction::Sum);

@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "core/trainer.h"
-#include "models/lm/lm_app.h"
 #include "lm_test_util.h"
+#include "models/lm/lm_app.h"
 
 namespace lstmnlp::lm {
 namespace {

@@ -15,7 +15,7 @@ torch::Tensor as_tensor(const std::vector<double>& v, int64_t rows, int64_t cols
   return torch::tensor(v, torch::kDouble).view({rows, cols});
 }
 
-torch::Tensor row(const Sequence& seq, const std::vector<double>& data, int64_t t, int64_t n) {
+torch::Tensor row(const Sequence& /*seq*/, const std::vector<double>& data, int64_t t, int64_t n) {
   return torch::tensor(std::vector<double>(data.begin() + t * n, data.begin() + (t + 1) * n),
                        torch::kDouble);
 }
