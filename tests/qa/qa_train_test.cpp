@@ -1,0 +1,177 @@
+// lstm-qa end to end: a short training run on a slice of SQuAD train beats the first-sentence
+// baseline on a slice of dev; predict writes one answer per question, which eval reads back;
+// bad input exits 2 naming the file.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "datasets/squad_features.h"
+#include "models/qa/qa_app.h"
+#include "models/qa/qa_task.h"
+#include "tests/test_util.h"
+
+namespace lstmnlp::qa {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+std::string data_dir() {
+  const char* env = std::getenv("LSTM_NLP_DATA");
+  return std::string(env ? env : LSTMNLP_SOURCE_DIR "/../shared/data") + "/squad";
+}
+
+std::string bin_dir() {
+  const char* env = std::getenv("LSTM_NLP_BIN");
+  return env ? env : LSTMNLP_BINARY_DIR "/bin";
+}
+
+// Writes the first `questions` questions of `data` as a SQuAD file.
+void write_slice(const SquadDataset& data, int64_t questions, const std::string& path) {
+  const auto slice = first_questions(data, questions);
+  nlohmann::json paragraphs = nlohmann::json::array();
+  for (const auto& p : slice.paragraphs) {
+    nlohmann::json qas = nlohmann::json::array();
+    for (const auto& q : p.questions) {
+      nlohmann::json answers = nlohmann::json::array();
+      for (const auto& a : q.answers)
+        answers.push_back({{"text", a.text}, {"answer_start", a.char_start}});
+      qas.push_back({{"id", q.id}, {"question", q.question}, {"answers", answers}});
+    }
+    paragraphs.push_back({{"context", p.context}, {"qas", qas}});
+  }
+  nlohmann::json j = {{"version", "1.1"},
+                      {"data", {{{"title", "slice"}, {"paragraphs", paragraphs}}}}};
+  std::ofstream(path) << j.dump();
+}
+
+int exit_status(const std::string& command, std::string* err = nullptr) {
+  const std::string err_file =
+      fs::temp_directory_path() / ("lstmnlp_qa_err_" + std::to_string(::getpid()));
+  const int raw = std::system((command + " >/dev/null 2>" + err_file + " </dev/null").c_str());
+  if (err) {
+    std::ifstream in(err_file);
+    err->assign(std::istreambuf_iterator<char>(in), {});
+  }
+  fs::remove(err_file);
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+TEST(QaTrainTest, ShortRunBeatsFirstSentenceBaselineAndPredictRoundTrips) {
+  const std::string squad = data_dir();
+  if (!fs::exists(squad + "/dev-v1.1.json") ||
+      !fs::exists(squad + "/train-v1.1.reconstructed.json")) {
+    GTEST_SKIP() << "SQuAD is not in " << squad << " (set LSTM_NLP_DATA)";
+  }
+  TempDir dir("qa_train");
+  write_slice(read_squad(squad + "/train-v1.1.reconstructed.json"), 4000, dir / "train.json");
+  const auto dev = read_squad(squad + "/dev-v1.1.json");
+  write_slice(dev, 400, dir / "dev.json");
+
+  QaConfig cfg;
+  cfg.data.train = dir / "train.json";
+  cfg.data.dev = dir / "dev.json";
+  cfg.data.max_context_tokens = 300;
+  cfg.tokenizer.vocab_size = 3000;
+  cfg.model.embedding_dim = 48;
+  cfg.model.hidden_size = 32;
+  cfg.model.context_layers = 1;
+  cfg.model.question_layers = 1;
+  cfg.model.dropout = 0.1;
+  cfg.model.embedding_dropout = 0.1;
+  cfg.train.base.opt.lr = 0.004;
+  cfg.train.base.loop.epochs = 2;
+  cfg.train.base.loop.log_every = 50;
+  cfg.train.batch_size = 32;
+  std::ostringstream log;
+  QaTrainOptions train;
+  train.run_dir = dir / "run";
+  const auto score = run_qa_train(cfg, train, log);
+
+  // The first sentence of each context as the answer.
+  const auto slice = read_squad(dir / "dev.json");
+  std::map<std::string, std::string> baseline;
+  for (const auto& p : slice.paragraphs) {
+    const auto spans = sentence_spans(p.context);
+    for (const auto& q : p.questions) {
+      baseline[q.id] = p.context.substr(spans[0].first, spans[0].second - spans[0].first);
+    }
+  }
+  const auto base = score_predictions(slice, baseline);
+  EXPECT_GT(score.f1, base.f1 + 5.0) << log.str();
+  EXPECT_GT(score.exact_match, base.exact_match) << log.str();
+  EXPECT_NE(log.str().find("answers not on piece boundaries"), std::string::npos) << log.str();
+
+  // predict: one answer per question, in a file that the metric reads back to the same score.
+  QaPredictOptions predict;
+  predict.checkpoint = dir / "run";
+  predict.data = dir / "dev.json";
+  predict.output = dir / "predictions.json";
+  predict.nbest = 3;
+  std::ostringstream predict_log;
+  EXPECT_EQ(run_qa_predict(predict, predict_log), slice.questions);
+  const auto predictions = read_predictions(dir / "predictions.json");
+  EXPECT_EQ(static_cast<int64_t>(predictions.size()), slice.questions);
+  for (const auto& p : slice.paragraphs) {
+    for (const auto& q : p.questions) EXPECT_EQ(predictions.count(q.id), 1u) << q.id;
+  }
+  const auto reread = score_predictions(slice, predictions);
+  EXPECT_DOUBLE_EQ(reread.f1, score.f1);
+  std::ifstream nbest(dir / "predictions.nbest.json");
+  const auto nbest_json = nlohmann::json::parse(nbest);
+  EXPECT_EQ(static_cast<int64_t>(nbest_json.size()), slice.questions);
+  EXPECT_EQ(nbest_json.begin()->size(), 3u);
+
+  // The same through the executables.
+  const std::string exe = bin_dir() + "/lstm-qa";
+  if (!fs::exists(exe)) return;
+  std::string err;
+  EXPECT_EQ(exit_status(exe + " eval --data " + (dir / "dev.json") + " --predictions " +
+                        (dir / "predictions.json")),
+            0);
+  EXPECT_EQ(exit_status(exe + " predict --checkpoint " + (dir / "run") + " --data " +
+                            (dir / "dev.json") + " --output " + (dir / "dev.json"),
+                        &err),
+            2)
+      << err;
+  EXPECT_NE(err.find("is the data file itself"), std::string::npos) << err;
+  std::ofstream(dir / "passage.txt") << slice.paragraphs[0].context;
+  EXPECT_EQ(exit_status(exe + " answer --checkpoint " + (dir / "run") + " --context " +
+                        (dir / "passage.txt") + " --question '" + "What is it?" + "'"),
+            0);
+}
+
+TEST(QaCliTest, BadInputExitsTwoNamingTheFile) {
+  const std::string exe = bin_dir() + "/lstm-qa";
+  if (!fs::exists(exe)) GTEST_SKIP() << exe << " is not built";
+  TempDir dir("qa_cli");
+  std::ofstream(dir / "bad.json")
+      << "{\"version\": \"1.1\", \"data\": [{\"paragraphs\": [{\"context\": 5, \"qas\": []}]}]}";
+  std::ofstream(dir / "pred.json") << "{}";
+  std::string err;
+  EXPECT_EQ(exit_status(exe + " eval --data " + (dir / "bad.json") + " --predictions " +
+                            (dir / "pred.json"),
+                        &err),
+            2);
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << err;
+  EXPECT_NE(err.find("bad.json: data[0].paragraphs[0].context: not a string"), std::string::npos)
+      << err;
+  EXPECT_EQ(exit_status(exe + " eval --data " + (dir / "none.json") + " --predictions " +
+                            (dir / "pred.json"),
+                        &err),
+            2);
+  EXPECT_NE(err.find("none.json"), std::string::npos) << err;
+  EXPECT_EQ(exit_status(exe + " predict --checkpoint " + (dir / "nothing") + " --data " +
+                            (dir / "bad.json") + " --output " + (dir / "out.json"),
+                        &err),
+            2);
+}
+
+}  // namespace
+}  // namespace lstmnlp::qa
