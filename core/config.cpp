@@ -29,7 +29,7 @@ std::string describe(const YAML::Node& node) {
 
 // Sets `path` (dotted) in `root` to `value`, creating mappings as needed. A fresh clone keeps
 // the override from aliasing nodes of the loaded document.
-void set_path(YAML::Node root, const std::string& path, const YAML::Node& value,
+void set_path(const YAML::Node& root, const std::string& path, const YAML::Node& value,
               const std::string& text) {
   std::vector<std::string> keys;
   std::stringstream ss(path);
@@ -91,8 +91,8 @@ std::string expand_env(const std::string& text, const std::string& where) {
   return out;
 }
 
-Reader::Reader(YAML::Node node, std::string file, std::string path)
-    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {}
+Reader::Reader(const YAML::Node& node, std::string file, std::string path)
+    : node_(node), file_(std::move(file)), path_(std::move(path)) {}
 
 std::string Reader::join(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;

@@ -103,7 +103,7 @@ std::string expand_env(const std::string& text, const std::string& where);
 /// Reads one mapping node into a struct's members; rejects unknown keys.
 class Reader {
  public:
-  Reader(YAML::Node node, std::string file, std::string path);
+  Reader(const YAML::Node& node, std::string file, std::string path);
 
   template <class T>
   void operator()(const char* key, T& out) {

@@ -35,16 +35,18 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tenso
   switch (cfg.optimizer) {
     case Optimizer::kSgd:
       return std::make_unique<torch::optim::SGD>(
-          params,
+          std::move(params),
           torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).weight_decay(cfg.weight_decay));
     case Optimizer::kAdam:
-      return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(cfg.lr)
-                                                              .betas({cfg.beta1, cfg.beta2})
-                                                              .weight_decay(cfg.weight_decay));
+      return std::make_unique<torch::optim::Adam>(std::move(params),
+                                                  torch::optim::AdamOptions(cfg.lr)
+                                                      .betas({cfg.beta1, cfg.beta2})
+                                                      .weight_decay(cfg.weight_decay));
     case Optimizer::kAdamW:
-      return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(cfg.lr)
-                                                               .betas({cfg.beta1, cfg.beta2})
-                                                               .weight_decay(cfg.weight_decay));
+      return std::make_unique<torch::optim::AdamW>(std::move(params),
+                                                   torch::optim::AdamWOptions(cfg.lr)
+                                                       .betas({cfg.beta1, cfg.beta2})
+                                                       .weight_decay(cfg.weight_decay));
   }
   TORCH_CHECK(false, "make_optimizer: unknown optimizer ", static_cast<int>(cfg.optimizer));
 }
