@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/runtime_env.h"
 
 namespace po = boost::program_options;
 
@@ -173,6 +174,7 @@ int guarded(const std::string& program, const std::function<void()>& body) {
 
 int run_app(int argc, char** argv, const std::string& program, const std::string& description,
             const std::vector<Command>& commands) {
+  runtime::reexec_with_fast_runtime(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   return guarded(program, [&] {
     if (commands.size() == 1 && commands[0].name.empty()) {
