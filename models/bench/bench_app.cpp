@@ -9,10 +9,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/io.h"
+#include "core/runtime_env.h"
 #include "models/lstm.h"
 
 namespace lstmnlp::bench {
@@ -33,21 +37,34 @@ using torch::Tensor;
 #define LSTMNLP_ALLOCATOR_HAS_COPY_DATA 0
 #endif
 
+// Counts the bytes of live CPU tensors. The allocations keep the base allocator's "raw" form
+// (context == data, one deleter for every pointer) and the allocator exports that deleter as
+// raw_deleter(): oneDNN's RNN (LibTorch 2.x) frees through raw_deallocate(), which asserts on an
+// allocator without one.
 class CountingCPUAllocator final : public c10::Allocator {
  public:
-  explicit CountingCPUAllocator(c10::Allocator* base) : base_(base) {}
+  explicit CountingCPUAllocator(c10::Allocator* base) : base_(base) { instance_ = this; }
 
   c10::DataPtr allocate(size_t n) LSTMNLP_ALLOCATE_CONST override {
     c10::DataPtr inner = base_->allocate(n);
-    if (!tracking_.load()) return inner;
-    const int64_t now = current_.fetch_add(static_cast<int64_t>(n)) + static_cast<int64_t>(n);
-    int64_t peak = peak_.load();
-    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
-    }
     void* data = inner.get();
+    if (base_->raw_deleter() == nullptr || inner.get_context() != data ||
+        inner.get_deleter() != base_->raw_deleter()) {
+      return inner;  // not a raw allocation: leave it uncounted
+    }
     const c10::Device device = inner.device();
-    auto* record = new Record{std::move(inner), static_cast<int64_t>(n), this};
-    return {data, record, &CountingCPUAllocator::release, device};
+    (void)inner.release_context().release();  // ownership passes to the DataPtr below
+    if (tracking_.load()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      sizes_[data] = static_cast<int64_t>(n);
+      const int64_t now = current_ += static_cast<int64_t>(n);
+      peak_ = std::max(peak_, now);
+    }
+    return {data, data, &CountingCPUAllocator::release, device};
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override {
+    return base_->raw_deleter() ? &CountingCPUAllocator::release : nullptr;
   }
 
 #if LSTMNLP_ALLOCATOR_HAS_COPY_DATA
@@ -58,6 +75,8 @@ class CountingCPUAllocator final : public c10::Allocator {
 
   /// Starts counting from zero.
   void start() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sizes_.clear();
     current_ = 0;
     peak_ = 0;
     tracking_ = true;
@@ -65,24 +84,30 @@ class CountingCPUAllocator final : public c10::Allocator {
   /// Stops counting new allocations and returns the peak since start().
   int64_t stop() {
     tracking_ = false;
-    return peak_.load();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return peak_;
   }
 
  private:
-  struct Record {
-    c10::DataPtr inner;
-    int64_t bytes;
-    const CountingCPUAllocator* owner;
-  };
-  static void release(void* context) {
-    auto* record = static_cast<Record*>(context);
-    record->owner->current_.fetch_sub(record->bytes);
-    delete record;
+  static void release(void* data) {
+    CountingCPUAllocator* self = instance_;
+    {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      const auto it = self->sizes_.find(data);
+      if (it != self->sizes_.end()) {
+        self->current_ -= it->second;
+        self->sizes_.erase(it);
+      }
+    }
+    self->base_->raw_deleter()(data);
   }
 
+  static inline CountingCPUAllocator* instance_ = nullptr;
   c10::Allocator* base_;
-  mutable std::atomic<int64_t> current_{0};
-  mutable std::atomic<int64_t> peak_{0};
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<void*, int64_t> sizes_;
+  mutable int64_t current_ = 0;
+  mutable int64_t peak_ = 0;
   std::atomic<bool> tracking_{false};
 };
 
@@ -303,7 +328,11 @@ nlohmann::json lstm_bench_json(const std::vector<BenchRow>& rows) {
 void run_lstm_bench_report(const BenchConfig& config, const std::string& json_path,
                            std::ostream& out) {
   const auto rows = run_lstm_bench(config);
-  out << lstm_bench_markdown(rows) << std::flush;
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  out << "threads: LibTorch " << at::get_num_threads() << "; BLAS core "
+      << (runtime::openblas_core_name().empty() ? "(not OpenBLAS)" : runtime::openblas_core_name())
+      << "; OMP_WAIT_POLICY " << (wait_policy ? wait_policy : "(unset)") << "\n\n"
+      << lstm_bench_markdown(rows) << std::flush;
   if (!json_path.empty()) write_text(json_path, lstm_bench_json(rows).dump(2) + "\n");
 }
 
