@@ -53,7 +53,7 @@ class CountingCPUAllocator final : public c10::Allocator {
       return inner;  // not a raw allocation: leave it uncounted
     }
     const c10::Device device = inner.device();
-    (void)inner.release_context().release();  // ownership passes to the DataPtr below
+    (void)inner.release_context();  // ownership passes to the DataPtr below
     if (tracking_.load()) {
       std::lock_guard<std::mutex> lock(mutex_);
       sizes_[data] = static_cast<int64_t>(n);
