@@ -64,7 +64,7 @@ SentencePieceTokenizer train_tokenizer(const QaTokenizerConfig& cfg, const Squad
   TokenizerTrainOptions options;
   options.input_files = {text_path};
   options.model_prefix = in_dir(run_dir, "spm");
-  options.model_type = parse_tokenizer_model_type(cfg.model_type);
+  options.model_type = cfg.model_type;
   options.vocab_size = cfg.vocab_size;
   options.character_coverage = cfg.character_coverage;
   options.input_sentence_size = 0;
@@ -72,9 +72,9 @@ SentencePieceTokenizer train_tokenizer(const QaTokenizerConfig& cfg, const Squad
   const auto start = std::chrono::steady_clock::now();
   auto tokenizer = SentencePieceTokenizer::train(options);
   fs::remove(text_path);
-  log << "trained a " << cfg.model_type << " SentencePiece model of " << tokenizer.vocab_size()
-      << " pieces on " << lines << " sentences and questions in " << std::fixed
-      << std::setprecision(1)
+  log << "trained a " << kTokenizerModelTypes.name(cfg.model_type) << " SentencePiece model of "
+      << tokenizer.vocab_size() << " pieces on " << lines << " sentences and questions in "
+      << std::fixed << std::setprecision(1)
       << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n"
       << std::defaultfloat;
   return tokenizer;
@@ -216,30 +216,24 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   torch::manual_seed(seed);
   QaReader reader(cfg.model, tokenizer->vocab_size(), tokenizer->pad_id());
   reader->to(options.device);
-  int64_t parameters = 0;
-  for (const auto& p : reader->parameters()) parameters += p.numel();
-  log << "model: " << parameters << " parameters, " << kLstmBackends.name(cfg.model.lstm)
-      << " LSTM, " << cfg.model.context_layers << "+" << cfg.model.question_layers
-      << " BiLSTM layers of " << cfg.model.hidden_size << "\n";
+  log << "model: " << count_parameters(*reader) << " parameters, "
+      << kLstmBackends.name(cfg.model.lstm) << " LSTM, " << cfg.model.context_layers << "+"
+      << cfg.model.question_layers << " BiLSTM layers of " << cfg.model.hidden_size << "\n";
 
   const nlohmann::json extra = {{"seed", seed}};
   QaTask task(reader, std::move(train), std::move(dev), dev_data, cfg, tokenizer->pad_id(), seed,
               options.device);
-  TrainerOptions trainer_options;
-  trainer_options.run_dir = options.run_dir;
-  trainer_options.train = cfg.train.base;
-  trainer_options.config_yaml = resolved;
-  trainer_options.kind = kKind;
+  TrainerOptions trainer_options =
+      make_trainer_options(cfg, kKind, options.run_dir, options.resume);
   trainer_options.tokenizer_model = tokenizer->serialized_model();
   trainer_options.extra = extra.dump();
-  trainer_options.resume = options.resume;
-  const auto summary = Trainer(task, trainer_options).run();
+  Trainer trainer(task, trainer_options);
+  const auto summary = trainer.run();
   log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
 
   // best.pt's answers to the whole official dev set.
-  const auto best = in_dir(options.run_dir, "best.pt");
-  if (fs::exists(best)) load_checkpoint(best, *reader, nullptr, /*restore_rng=*/false, kKind);
+  const bool have_best = trainer.load_best();
   const auto dev_all = encode_squad(dev_full, *tokenizer, dev_options);
   const auto start = std::chrono::steady_clock::now();
   const auto predictions = predict_spans(reader, dev_all, tokenizer->pad_id(),
@@ -249,7 +243,7 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   write_predictions(in_dir(options.run_dir, "dev_predictions.json"), predictions);
   const auto score = score_predictions(dev_full, best_answers(predictions));
   auto report = score_json(score);
-  report["checkpoint"] = fs::exists(best) ? best : std::string("(final weights)");
+  report["checkpoint"] = have_best ? trainer.best_path() : std::string("(final weights)");
   report["steps"] = summary.steps;
   report["train_seconds"] = summary.train_seconds;
   report["predict_questions_per_s"] = static_cast<double>(dev_all.questions.size()) / seconds;

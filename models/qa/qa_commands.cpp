@@ -18,14 +18,14 @@ void add_train_options(po::options_description& desc) {
 }
 
 void train_command(const cli::CommonOptions& common, const po::variables_map& vm) {
+  QaTrainOptions options;
+  options.device = cli::resolve_device(common.device);
   if (common.config.empty()) throw InputError("train needs --config FILE");
   const auto cfg = config::load<QaConfig>(common.config, common.sets);
-  QaTrainOptions options;
   options.run_dir = common.output_dir;
   options.seed = common.seed;
   options.seed_given = common.seed_given;
   if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
-  options.device = cli::resolve_device(common.device);
   run_qa_train(cfg, options, std::cerr);
 }
 

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/trainer.h"
 #include "models/lstm_choices.h"
+#include "tokenization/tokenizer_choices.h"
 
 namespace lstmnlp::qa {
 
@@ -50,16 +51,16 @@ struct QaDataConfig {
 /// The `tokenizer` section: an existing SentencePiece model, or one trained on the training
 /// contexts and questions.
 struct QaTokenizerConfig {
-  std::string model;                   ///< .model file ("" = train one into the run directory)
-  int vocab_size = 16000;              ///< vocabulary size when training
-  std::string model_type = "unigram";  ///< unigram, bpe, char or word
+  std::string model;       ///< .model file ("" = train one into the run directory)
+  int vocab_size = 16000;  ///< vocabulary size when training
+  TokenizerModelType model_type = TokenizerModelType::kUnigram;  ///< unigram, bpe, char or word
   double character_coverage = 0.9995;  ///< SentencePiece character coverage
 
   template <class V>
   void visit(V& v) {
     v("model", model);
     v("vocab_size", vocab_size, config::Range{8, 1e7});
-    v("model_type", model_type, config::Choices{"unigram", "bpe", "char", "word"});
+    v("model_type", model_type, kTokenizerModelTypes);
     v("character_coverage", character_coverage, config::Range{0.5, 1.0});
   }
 };

@@ -14,16 +14,9 @@
 #include "core/trainer.h"
 #include "datasets/labelled_text.h"
 #include "models/lstm_choices.h"
-#include "tokenization/sentencepiece_tokenizer.h"
+#include "tokenization/tokenizer_choices.h"
 
 namespace lstmnlp::sentiment {
-
-/// The SentencePiece models a sentiment run may train (`tokenizer.model_type`).
-inline const config::Choices<TokenizerModelType> kTokenizerTypes{
-    {"unigram", TokenizerModelType::kUnigram},
-    {"bpe", TokenizerModelType::kBpe},
-    {"char", TokenizerModelType::kChar},
-    {"word", TokenizerModelType::kWord}};
 
 /// How the LSTM's outputs become one vector per text (`model.pooling`).
 enum class Pooling {
@@ -83,7 +76,7 @@ struct SentimentTokenizerConfig {
   void visit(V& v) {
     v("model", model);
     v("vocab_size", vocab_size, config::Range{8, 1e7});
-    v("model_type", model_type, kTokenizerTypes);
+    v("model_type", model_type, kTokenizerModelTypes);
     v("character_coverage", character_coverage, config::Range{0.5, 1.0});
   }
 };

@@ -95,7 +95,7 @@ TEST_P(AppsTest, MissingCudaDeviceExitsTwo) {
 
 INSTANTIATE_TEST_SUITE_P(Executables, AppsTest,
                          ::testing::Values("lstm-tokenizer", "lstm-bench", "lstm-paper", "lstm-lm",
-                                           "lstm-sentiment"),
+                                           "lstm-sentiment", "lstm-qa"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
