@@ -144,6 +144,13 @@ void write_nbest(const std::string& path, const std::vector<QaPrediction>& predi
   write_file_atomic(path, j.dump(1) + "\n");
 }
 
+// Refuses another app's checkpoint, naming the app that wrote it.
+void check_kind(const CheckpointMeta& meta, const std::string& file) {
+  if (meta.kind != kKind) {
+    throw InputError(file + ": not a lstm-qa checkpoint (it is a lstm-" + meta.kind + " one)");
+  }
+}
+
 nlohmann::json score_json(const SquadScore& score) {
   return {{"exact_match", score.exact_match},
           {"f1", score.f1},
@@ -156,9 +163,7 @@ nlohmann::json score_json(const SquadScore& score) {
 QaCheckpoint QaCheckpoint::load(const std::string& path, torch::Device device) {
   const std::string file = resolve_checkpoint_path(path);
   const auto meta = read_checkpoint_meta(file);
-  if (meta.kind != kKind) {
-    throw InputError(file + ": not a lstm-qa checkpoint (it is a lstm-" + meta.kind + " one)");
-  }
+  check_kind(meta, file);
   auto cfg = config::from_yaml_text<QaConfig>(meta.config_yaml, file + " (config)");
   if (meta.tokenizer_model.empty()) throw InputError(file + ": checkpoint has no tokenizer");
   auto tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
@@ -185,10 +190,7 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   std::optional<SentencePieceTokenizer> tokenizer;
   if (!options.resume.empty()) {
     const auto meta = read_checkpoint_meta(options.resume);
-    if (meta.kind != kKind) {
-      throw InputError(options.resume + ": not a lstm-qa checkpoint (it is a lstm-" + meta.kind +
-                       " one)");
-    }
+    check_kind(meta, options.resume);
     const auto extra = nlohmann::json::parse(meta.extra.empty() ? "{}" : meta.extra);
     if (!options.seed_given && extra.contains("seed")) seed = extra["seed"].get<uint64_t>();
     tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
