@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/runtime_env.h"
 
@@ -116,12 +118,40 @@ std::vector<std::string> config_flag_sets(const std::vector<ConfigFlag>& flags,
   return sets;
 }
 
+void add_distributed_options(po::options_description& desc) {
+  const dist::Options defaults;
+  desc.add_options()("dist-backend", po::value<std::string>()->default_value("auto"),
+                     ("c10d backend with several processes: " + dist::kBackends.list() +
+                      " (auto = nccl on CUDA, gloo otherwise)")
+                         .c_str())(
+      "dist-timeout",
+      po::value<double>()->default_value(std::chrono::duration<double>(defaults.timeout).count()),
+      "seconds a process waits for the others before it gives up");
+}
+
+dist::Options distributed_options(const po::variables_map& vm) {
+  dist::Options options;
+  const auto backend = vm["dist-backend"].as<std::string>();
+  const auto* found = dist::kBackends.find(backend);
+  if (found == nullptr) {
+    throw InputError("--dist-backend '" + backend + "': expected " + dist::kBackends.list());
+  }
+  options.backend = *found;
+  const double timeout = vm["dist-timeout"].as<double>();
+  if (!(timeout > 0 && timeout <= 7 * 24 * 3600.0)) {
+    throw InputError("--dist-timeout must be above 0 and at most a week (seconds)");
+  }
+  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+  return options;
+}
+
 void run_command(const std::string& program, const Command& command,
                  const std::vector<std::string>& args) {
   CommonOptions common;
   po::options_description own(command.name.empty() ? "Options" : command.name + " options");
   if (command.add_options) command.add_options(own);
   add_config_flags(command.config_flags, own);
+  if (command.distributed) add_distributed_options(own);
   po::options_description all;
   all.add(own).add(common_options(common));
 
@@ -144,8 +174,16 @@ void run_command(const std::string& program, const Command& command,
   for (auto& set : config_flag_sets(command.config_flags, vm)) common.sets.push_back(set);
 
   if (common.threads < 0) throw InputError("--threads must be >= 0");
+  if (command.distributed) {
+    const dist::LaunchEnv env = dist::read_launch_env();  // a bad environment fails here
+    if (common.threads == 0) {
+      common.threads = dist::default_threads(static_cast<int>(std::thread::hardware_concurrency()),
+                                             env.local_world_size);
+    }
+  }
   set_cpu_threads(common.threads);
   torch::manual_seed(common.seed);
+  if (command.distributed) dist::init(distributed_options(vm), resolve_device(common.device));
   command.run(common, vm);
 }
 
@@ -161,6 +199,9 @@ int guarded(const std::string& program, const std::function<void()>& body) {
   } catch (const po::error& e) {
     std::cerr << program << ": error: " << e.what() << " (see --help)\n";
     return 2;
+  } catch (const DistributedError& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 1;
   } catch (const c10::Error& e) {
     // Tensor-shape and option checks (TORCH_CHECK) come from what the user asked for; report
     // the message without LibTorch's backtrace.

@@ -68,6 +68,11 @@ struct Command {
   std::function<void(const CommonOptions&, const boost::program_options::variables_map&)> run;
   /// Options that set config keys (see ConfigFlag), shown beside the command's own.
   std::vector<ConfigFlag> config_flags = {};
+  /// Whether the command can run as one of many processes (core/distributed.h): it then takes
+  /// --dist-backend and --dist-timeout, joins the processes that torchrun's environment
+  /// describes before run(), and, without --threads, divides the cores among the processes on
+  /// its machine.
+  bool distributed = false;
 };
 
 /// How a process's CPU threads are split between LibTorch's intra-op pool (OpenMP) and

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/checkpoint.h"
+#include "core/distributed.h"
 #include "core/error.h"
 
 namespace lstmnlp {
@@ -19,6 +20,15 @@ bool improves(const EvalResult& candidate, const std::optional<EvalResult>& best
 }
 
 }  // namespace
+
+int checkpoint_world_size(const std::string& loop_state) {
+  if (loop_state.empty()) return 1;
+  try {
+    return nlohmann::json::parse(loop_state).value("world_size", 1);
+  } catch (const nlohmann::json::exception&) {
+    return 1;
+  }
+}
 
 int64_t count_parameters(const torch::nn::Module& model) {
   return count_parameters(model.parameters());
@@ -70,6 +80,13 @@ Trainer::Trainer(TrainTask& task, TrainerOptions options)
   optimizer_ = make_optimizer(task_.model().parameters(), options_.train.opt);
   std::filesystem::create_directories(options_.run_dir);
   if (!options_.resume.empty()) {
+    // Before the weights: a run of W processes carries state (an LM's streams) sized for W.
+    const int saved_world = checkpoint_world_size(read_checkpoint_meta(options_.resume).loop_state);
+    if (saved_world != dist::world().size()) {
+      throw InputError(options_.resume + ": written by a run of " + std::to_string(saved_world) +
+                       " process(es); resume it with " + std::to_string(saved_world) +
+                       " (this run has " + std::to_string(dist::world().size()) + ")");
+    }
     const auto meta = load_checkpoint(options_.resume, task_.model(), optimizer_.get(),
                                       /*restore_rng=*/true, options_.kind);
     step_ = meta.step;
@@ -81,6 +98,12 @@ Trainer::Trainer(TrainTask& task, TrainerOptions options)
       batch_ = state.at("batch").get<int64_t>();
       evals_without_improvement_ = state.at("evals_without_improvement").get<int>();
       lr_scale_ = state.value("lr_scale", 1.0);
+      const int saved_world = state.value("world_size", 1);
+      if (saved_world != dist::world().size()) {
+        throw InputError(options_.resume + ": written by a run of " + std::to_string(saved_world) +
+                         " process(es); resume it with " + std::to_string(saved_world) +
+                         " (this run has " + std::to_string(dist::world().size()) + ")");
+      }
       if (state.contains("best")) {
         best_ = EvalResult{state["best"]["metrics"], state["best"]["score"].get<double>(),
                            state["best"]["higher_is_better"].get<bool>()};
@@ -89,8 +112,15 @@ Trainer::Trainer(TrainTask& task, TrainerOptions options)
       throw InputError(options_.resume + ": checkpoint has no usable training-loop state (" +
                        e.what() + ")");
     }
-    std::cerr << "resuming from " << options_.resume << " at epoch " << epoch_ + 1 << ", step "
-              << step_ << "\n";
+    dist::main_log() << "resuming from " << options_.resume << " at epoch " << epoch_ + 1
+                     << ", step " << step_ << "\n";
+  }
+  // Every rank starts from rank 0's weights, whatever its random initialisation did.
+  if (dist::world().size() > 1) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> params;
+    for (const auto& p : task_.model().parameters()) params.push_back(p.detach());
+    dist::world().broadcast(params);
   }
 }
 
@@ -109,6 +139,7 @@ void Trainer::save(const std::string& name) {
   nlohmann::json state = {{"batch", batch_},
                           {"evals_without_improvement", evals_without_improvement_},
                           {"lr_scale", lr_scale_}};
+  if (dist::world().size() > 1) state["world_size"] = dist::world().size();
   if (best_) {
     state["best"] = {{"metrics", best_->metrics},
                      {"score", best_->score},
@@ -124,6 +155,8 @@ void Trainer::save(const std::string& name) {
   meta.loop_state = state.dump();
   // best.pt is saved while the model holds the average; it carries no second copy.
   if (!average_swapped_in_) meta.averaged = average_;
+  task_.gather_state();
+  if (!dist::world().is_main()) return;
   save_checkpoint((std::filesystem::path(options_.run_dir) / name).string(), task_.model(),
                   optimizer_.get(), meta);
 }
@@ -159,20 +192,28 @@ TrainSummary Trainer::run() {
   per_epoch_ = task_.batches_per_epoch();
   if (per_epoch_ <= 0) throw InputError("the training data yields no batches");
   total_ = total_steps();
-  metrics_.emplace((std::filesystem::path(options_.run_dir) / "metrics.jsonl").string());
-  if (!options_.resume.empty()) metrics_->drop_after(step_);
+  const bool main = dist::world().is_main();
+  metrics_.reset();
+  if (main) {
+    metrics_.emplace((std::filesystem::path(options_.run_dir) / "metrics.jsonl").string());
+    if (!options_.resume.empty()) metrics_->drop_after(step_);
+  }
   summary_ = TrainSummary();
   summary_.stop_reason = "epochs";
   stopped_ = false;
   units_total_ = 0;
   train_seconds_ = 0;
   const auto start = Clock::now();
-  Progress progress("train", total_, "steps");
-  progress.start_from(step_);
+  std::optional<Progress> progress;
+  if (main) {
+    progress.emplace("train", total_, "steps");
+    progress->start_from(step_);
+  }
 
-  while (epoch_ < loop.epochs && !stopped_) run_epoch(progress);
+  while (epoch_ < loop.epochs && !stopped_) run_epoch(progress ? &*progress : nullptr);
   if (summary_.stop_reason == "max_steps") save("latest.pt");
-  progress.finish();
+  if (progress) progress->finish();
+  dist::world().barrier();  // rank 0's last checkpoint is written before any rank goes on
 
   summary_.steps = step_;
   summary_.epochs_completed = epoch_;
@@ -182,19 +223,22 @@ TrainSummary Trainer::run() {
   return summary_;
 }
 
-void Trainer::run_epoch(Progress& progress) {
+void Trainer::run_epoch(Progress* progress) {
   const auto& loop = options_.train.loop;
   task_.start_epoch(epoch_, batch_);
   window_loss_ = 0;
   window_units_ = 0;
   window_start_ = Clock::now();
+  window_comm_ = dist::world().comm_seconds();
   while (batch_ < per_epoch_) {
     if (loop.max_steps > 0 && step_ >= loop.max_steps) return stop("max_steps");
     const StepResult result = train_step();
-    progress.update(
-        step_, result.loss_sum / std::max<int64_t>(1, result.units),
-        std::to_string(static_cast<int64_t>(units_total_ / std::max(train_seconds_, 1e-9))) + " " +
-            task_.unit() + "/s");
+    if (progress != nullptr) {
+      progress->update(
+          step_, result.loss_sum / std::max<int64_t>(1, result.units),
+          std::to_string(static_cast<int64_t>(units_total_ / std::max(train_seconds_, 1e-9))) +
+              " " + task_.unit() + "/s");
+    }
     if (step_ % loop.log_every == 0 || batch_ == per_epoch_) log_train();
     const bool epoch_done = batch_ == per_epoch_;
     if (epoch_done) {
@@ -223,7 +267,16 @@ StepResult Trainer::train_step() {
     for (auto& p : group.params()) p.mutable_grad().reset();
   }
   const auto t0 = Clock::now();
-  const StepResult result = task_.train_step(epoch_, batch_);
+  StepResult result = task_.train_step(epoch_, batch_);
+  auto& world = dist::world();
+  if (world.size() > 1) {
+    // The step's loss and units over all ranks (so every rank takes the NaN guard's decision
+    // alike), then the gradients' average over the ranks, before clipping takes the global norm.
+    const auto sums = world.all_reduce_sum({result.loss_sum, static_cast<double>(result.units)});
+    result.loss_sum = sums[0];
+    result.units = static_cast<int64_t>(sums[1]);
+    world.average_gradients(task_.model().parameters());
+  }
   const double mean = result.loss_sum / std::max<int64_t>(1, result.units);
   if (!std::isfinite(mean)) {
     throw InputError("loss became " + std::to_string(mean) + " at step " +
@@ -252,10 +305,16 @@ void Trainer::log_train() {
       {"epoch", epoch_ + 1}, {"loss", window_mean},
       {"lr", lr_},           {task_.unit() + "_per_s", window_units_ / std::max(seconds, 1e-9)}};
   task_.describe_train(window_mean, record);
-  metrics_->write(record);
+  const auto& world = dist::world();
+  if (world.size() > 1) {
+    record["world_size"] = world.size();
+    record["comm_share"] = (world.comm_seconds() - window_comm_) / std::max(seconds, 1e-9);
+  }
+  if (metrics_) metrics_->write(record);
   window_loss_ = 0;
   window_units_ = 0;
   window_start_ = Clock::now();
+  window_comm_ = world.comm_seconds();
 }
 
 // The loop state saved with the checkpoints points at the next batch to train. With weight
@@ -267,9 +326,9 @@ bool Trainer::evaluate(double epoch_label) {
   auto result = task_.evaluate();
   nlohmann::json record = {{"split", "valid"}, {"step", step_}, {"epoch", epoch_label}};
   record.update(result.metrics);
-  metrics_->write(record);
-  std::cerr << "eval after epoch " << epoch_label << " (step " << step_
-            << "): " << result.metrics.dump() << "\n";
+  if (metrics_) metrics_->write(record);
+  dist::main_log() << "eval after epoch " << epoch_label << " (step " << step_
+                   << "): " << result.metrics.dump() << "\n";
   summary_.last = result;
   if (improves(result, best_)) {
     best_ = result;

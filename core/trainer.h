@@ -13,6 +13,10 @@
 //   TrainSummary summary = trainer.run();
 //   trainer.load_best();                            // the weights of best.pt, for testing
 //
+// With several processes (core/distributed.h), every rank trains on its own shard (the task's
+// business), the gradients are averaged before clipping, and only rank 0 writes checkpoints,
+// metrics.jsonl and progress; rates count the work of all ranks, and records say the world size.
+//
 // Each step of run() is a named function, in the manner of Marian's Scheduler: train_step()
 // (one optimizer update), log_train() (a train record per window), evaluate() (valid record,
 // best.pt, patience) and save() (latest.pt).
@@ -147,6 +151,10 @@ class TrainTask {
   virtual void describe_train(double /*mean_loss*/, nlohmann::json& /*record*/) {}
   /// The unit counted in progress and throughput ("tokens" or "examples").
   virtual std::string unit() const { return "tokens"; }
+  /// Called on every rank of a multi-process run (core/distributed.h) before rank 0 writes a
+  /// checkpoint: a task whose checkpointed state differs between ranks (an LM's hidden state of
+  /// each rank's streams) makes it whole on rank 0 here.
+  virtual void gather_state() {}
 };
 
 /// Where a run lives and what its checkpoints carry.
@@ -170,6 +178,10 @@ struct TrainSummary {
   double units_per_s = 0;
   std::string stop_reason;  ///< "epochs", "max_steps" or "early_stopping"
 };
+
+/// The number of processes that trained the checkpoint whose loop state is `loop_state` (1 for
+/// checkpoints without one, or from before multi-process training).
+int checkpoint_world_size(const std::string& loop_state);
 
 /// The options of a run of app `kind` (also the checkpoints' kind) with config `cfg`, whose
 /// `train` section holds the shared loop's keys as `base` (the convention of every app's config):
@@ -216,7 +228,8 @@ class Trainer {
 
  private:
   // The steps of run().
-  void run_epoch(Progress& progress);
+  /// `progress` is null on ranks other than 0.
+  void run_epoch(Progress* progress);
   /// One optimizer update on batch batch_ of epoch_ at learning rate lr_.
   StepResult train_step();
   /// Writes the train record of the steps since the last one to metrics.jsonl.
@@ -255,6 +268,7 @@ class Trainer {
   double train_seconds_ = 0;  // time spent in train steps by this process
   double window_loss_ = 0;    // summed loss since the last train record
   int64_t window_units_ = 0;  // units since the last train record
+  double window_comm_ = 0;    // dist::world().comm_seconds() at the window's start
   std::chrono::steady_clock::time_point window_start_;
 };
 

@@ -88,4 +88,25 @@ std::vector<std::vector<int64_t>> plan_inference_batches(const std::vector<int64
   return batches;
 }
 
+std::vector<std::vector<int64_t>> shard_batches(std::vector<std::vector<int64_t>> plan, int rank,
+                                                int world_size) {
+  if (world_size <= 1) return plan;
+  std::vector<std::vector<int64_t>> mine;
+  mine.reserve(plan.size());
+  for (const auto& batch : plan) {
+    const auto n = static_cast<int64_t>(batch.size());
+    if (n < world_size) continue;
+    mine.emplace_back(batch.begin() + rank * n / world_size,
+                      batch.begin() + (rank + 1) * n / world_size);
+  }
+  return mine;
+}
+
+int64_t sharded_batch_count(int64_t examples, int64_t batch_size, int world_size) {
+  const int64_t global = batch_size * world_size;
+  const int64_t batches = (examples + global - 1) / global;
+  const int64_t last = examples % global;
+  return last != 0 && last < world_size ? batches - 1 : batches;
+}
+
 }  // namespace lstmnlp

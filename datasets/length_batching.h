@@ -40,6 +40,19 @@ std::vector<std::vector<int64_t>> plan_epoch_batches(const std::vector<int64_t>&
                                                      int64_t batch_size, uint64_t seed,
                                                      int64_t epoch);
 
+/// Rank `rank`'s part of each batch of an epoch trained by `world_size` processes, whose plan
+/// was made with world_size times the batch size: of a batch of n, examples
+/// [rank * n / world_size, (rank + 1) * n / world_size). So W processes of batch B see the batches
+/// of one process of batch W * B. A batch of fewer than world_size examples (at most the one
+/// short batch of a plan) is left out, so that every rank takes sharded_batch_count() steps.
+/// With one process, the plan itself.
+std::vector<std::vector<int64_t>> shard_batches(std::vector<std::vector<int64_t>> plan, int rank,
+                                                int world_size);
+
+/// The number of batches of shard_batches() of an epoch of `examples` in batches of
+/// world_size * `batch_size`.
+int64_t sharded_batch_count(int64_t examples, int64_t batch_size, int world_size);
+
 /// Batches of `lengths`' indices for inference: sorted by length (longest first), then cut into
 /// batches of at most `batch_size` sequences and `max_batch_tokens` padded tokens.
 std::vector<std::vector<int64_t>> plan_inference_batches(const std::vector<int64_t>& lengths,

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/checkpoint.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/progress.h"
 
@@ -45,6 +46,13 @@ LmVocabulary make_vocab(const LmVocabConfig& cfg, const Text& train, const std::
   if (!cfg.spm_model.empty()) {
     return LmVocabulary::from_sentencepiece(SentencePieceTokenizer::load(cfg.spm_model));
   }
+  // With several processes, rank 0 trains the model into the run directory and the others read it.
+  auto& world = dist::world();
+  if (!world.is_main()) {
+    world.barrier();
+    return LmVocabulary::from_sentencepiece(
+        SentencePieceTokenizer::load(in_dir(run_dir, "spm.model")));
+  }
   // SentencePiece trains from files; a split text is written out first.
   fs::create_directories(run_dir);
   std::string input = train.name;
@@ -60,7 +68,9 @@ LmVocabulary make_vocab(const LmVocabConfig& cfg, const Text& train, const std::
   options.model_type = cfg.spm_model_type;
   options.vocab_size = cfg.spm_vocab_size;
   options.character_coverage = cfg.spm_character_coverage;
-  return LmVocabulary::from_sentencepiece(SentencePieceTokenizer::train(options));
+  auto vocab = LmVocabulary::from_sentencepiece(SentencePieceTokenizer::train(options));
+  world.barrier();
+  return vocab;
 }
 
 void describe_corpus(std::ostream& log, const char* split, const Corpus& corpus) {
@@ -80,7 +90,7 @@ LmData load_lm_data(const LmConfig& cfg, const std::string& run_dir,
 }
 
 TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, std::ostream& log) {
-  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
+  if (dist::world().is_main()) prepare_run_dir(options.run_dir, config::to_yaml(cfg));
 
   std::optional<LmVocabulary> saved_vocab;
   std::optional<LmVocabulary> vocab_override;
@@ -127,7 +137,7 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
                                             cfg.data.test_batch_size, cfg.data.bptt);
     nlohmann::json record = {{"split", "test"}, {"checkpoint", "best.pt"}, {"step", summary.steps}};
     record.update(result.to_json(!data.vocab.is_words()));
-    MetricsLog(in_dir(options.run_dir, "metrics.jsonl")).write(record);
+    if (dist::world().is_main()) MetricsLog(in_dir(options.run_dir, "metrics.jsonl")).write(record);
     log << "test (best.pt): " << result.to_json(!data.vocab.is_words()).dump() << "\n";
   }
   return summary;
@@ -140,7 +150,9 @@ LoadedLm load_lm(const std::string& checkpoint, torch::Device device) {
   }
   auto cfg = config::from_yaml_text<LmConfig>(meta.config_yaml, checkpoint + " (stored config)");
   auto vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, checkpoint);
-  LmTrainModule module(cfg.model.options(vocab.size()), cfg.data.batch_size);
+  // A run of W processes carried W * batch_size streams of hidden state.
+  LmTrainModule module(cfg.model.options(vocab.size()),
+                       cfg.data.batch_size * checkpoint_world_size(meta.loop_state));
   try {
     load_checkpoint(checkpoint, *module, nullptr, /*restore_rng=*/false, "lm");
   } catch (const InputError& e) {

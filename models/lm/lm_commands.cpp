@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "models/lm/lm_app.h"
 
@@ -24,7 +25,7 @@ void train_command(const cli::CommonOptions& common, const po::variables_map& vm
   const auto cfg = config::load<LmConfig>(common.config, common.sets);
   if (!common.output_dir.empty()) options.run_dir = common.output_dir;
   if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
-  run_lm_train(cfg, options, std::cerr);
+  run_lm_train(cfg, options, dist::main_log());
 }
 
 void add_eval_options(po::options_description& desc) {
@@ -77,7 +78,13 @@ void generate_command(const cli::CommonOptions& common, const po::variables_map&
 
 std::vector<cli::Command> commands() {
   return {
-      {"train", "train a model from a config", add_train_options, {}, train_command},
+      {"train",
+       "train a model from a config",
+       add_train_options,
+       {},
+       train_command,
+       {},
+       /*distributed=*/true},
       {"eval", "perplexity of a checkpoint on a text", add_eval_options, {}, eval_command},
       {"generate", "sample text from a checkpoint", add_generate_options, {}, generate_command},
   };

@@ -23,7 +23,8 @@ namespace lstmnlp::lm {
 
 /// What a checkpoint holds: the model ("model.*") and the hidden state carried between training
 /// batches as buffers `state_h` and `state_c`, each (L, batch_size, H), so that a resumed run
-/// continues mid-epoch with exactly the state it stopped with.
+/// continues mid-epoch with exactly the state it stopped with. A run of W processes carries all
+/// W * batch_size streams, each rank training its own batch_size of them.
 class LmTrainModuleImpl : public torch::nn::Module {
  public:
   LmTrainModuleImpl(const LanguageModelOptions& options, int64_t batch_size);
@@ -53,7 +54,9 @@ struct Perplexity {
 /// Evaluates `model` (in eval mode, without gradients) on `corpus` split into `batch_size`
 /// streams, running `bptt` steps at a time and carrying the state. With batch_size 1 every token
 /// of the text is predicted; with B streams the first token of each stream and the last
-/// N % B tokens are not, and `words` is scaled by the share of tokens predicted.
+/// N % B tokens are not, and `words` is scaled by the share of tokens predicted. In a run of
+/// several processes (core/distributed.h) each rank scores its share of the streams and the sums
+/// are added up, so every rank gets the figures of one process.
 Perplexity evaluate_perplexity(LanguageModel& model, const Corpus& corpus, int64_t batch_size,
                                int64_t bptt);
 
@@ -70,6 +73,7 @@ class LmTask : public TrainTask {
   StepResult train_step(int64_t epoch, int64_t index) override;
   EvalResult evaluate() override;
   void describe_train(double mean_loss, nlohmann::json& record) override;
+  void gather_state() override;
 
   LmTrainModule& module() { return module_; }
   /// The mean loss per token of every training step taken, in order (for tests).
@@ -79,7 +83,8 @@ class LmTask : public TrainTask {
   LmConfig cfg_;
   bool subword_;
   LmTrainModule module_{nullptr};
-  torch::Tensor train_data_;  // (R, B) on the device
+  torch::Tensor train_data_;  // (R, B) on the device: this rank's B of the W * B streams
+  int64_t first_stream_ = 0;  // this rank's first stream in the state buffers
   Corpus valid_;
   std::vector<double> losses_;
 };

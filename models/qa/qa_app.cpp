@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/checkpoint.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "datasets/length_batching.h"
@@ -184,7 +185,8 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   if (!cfg.data.exclude_ids.empty()) excluded = read_id_column(cfg.data.exclude_ids);
 
   const std::string resolved = config::to_yaml(cfg);
-  prepare_run_dir(options.run_dir, resolved);
+  auto& world = dist::world();  // with several processes only rank 0 writes into the run
+  if (world.is_main()) prepare_run_dir(options.run_dir, resolved);
 
   uint64_t seed = options.seed;
   std::optional<SentencePieceTokenizer> tokenizer;
@@ -197,9 +199,13 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   } else if (!cfg.tokenizer.model.empty()) {
     tokenizer = SentencePieceTokenizer::load(cfg.tokenizer.model);
   } else {
-    tokenizer = train_tokenizer(cfg.tokenizer, train_data, options.run_dir, log);
+    // Rank 0 trains it into the run directory; the other ranks read it from there.
+    if (world.is_main())
+      tokenizer = train_tokenizer(cfg.tokenizer, train_data, options.run_dir, log);
+    world.barrier();
+    if (!tokenizer) tokenizer = SentencePieceTokenizer::load(in_dir(options.run_dir, "spm.model"));
   }
-  tokenizer->save(in_dir(options.run_dir, "spm.model"));
+  if (world.is_main()) tokenizer->save(in_dir(options.run_dir, "spm.model"));
 
   SquadEncodingOptions train_options;
   train_options.max_question_tokens = cfg.data.max_question_tokens;
@@ -233,6 +239,7 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   const auto summary = trainer.run();
   log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
+  if (!world.is_main()) return {};
 
   // best.pt's answers to the whole official dev set.
   const bool have_best = trainer.load_best();

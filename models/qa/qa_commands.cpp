@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "models/qa/qa_app.h"
 
@@ -26,7 +27,7 @@ void train_command(const cli::CommonOptions& common, const po::variables_map& vm
   options.seed = common.seed;
   options.seed_given = common.seed_given;
   if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
-  run_qa_train(cfg, options, std::cerr);
+  run_qa_train(cfg, options, dist::main_log());
 }
 
 void add_predict_options(po::options_description& desc) {
@@ -106,7 +107,13 @@ void profile_command(const cli::CommonOptions& common, const po::variables_map& 
 
 std::vector<cli::Command> commands() {
   return {
-      {"train", "train a reader from a config", add_train_options, {}, train_command},
+      {"train",
+       "train a reader from a config",
+       add_train_options,
+       {},
+       train_command,
+       {},
+       /*distributed=*/true},
       {"predict",
        "answer every question of a SQuAD file (official prediction JSON)",
        add_predict_options,

@@ -1,5 +1,6 @@
 #include "models/qa/qa_task.h"
 
+#include "core/distributed.h"
 #include "datasets/length_batching.h"
 
 namespace lstmnlp::qa {
@@ -88,12 +89,16 @@ QaTask::QaTask(QaReader reader, SquadEncoding train, SquadEncoding dev, SquadDat
 
 int64_t QaTask::batches_per_epoch() {
   const auto n = static_cast<int64_t>(train_.questions.size());
-  return (n + cfg_.train.batch_size - 1) / cfg_.train.batch_size;
+  return sharded_batch_count(n, cfg_.train.batch_size, dist::world().size());
 }
 
 void QaTask::start_epoch(int64_t epoch, int64_t /*first_batch*/) {
   if (planned_epoch_ != epoch) {
-    plan_ = plan_epoch_batches(train_lengths_, cfg_.train.batch_size, seed_, epoch);
+    // With W processes, each takes its part of the batches of W times the batch size.
+    const auto& world = dist::world();
+    plan_ = shard_batches(
+        plan_epoch_batches(train_lengths_, cfg_.train.batch_size * world.size(), seed_, epoch),
+        world.rank(), world.size());
     planned_epoch_ = epoch;
   }
 }

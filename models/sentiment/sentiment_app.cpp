@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/checkpoint.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/progress.h"
@@ -17,6 +18,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kKind = "sentiment";
+
+std::string in_run(const std::string& run_dir, const std::string& name) {
+  return (fs::path(run_dir) / name).string();
+}
 
 SentencePieceTokenizer train_tokenizer(const SentimentTokenizerConfig& cfg,
                                        const std::vector<LabeledExample>& examples,
@@ -117,7 +122,8 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   }
   const auto dev_examples = read_split(cfg.data.dev, format, "dev", log);
 
-  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
+  auto& world = dist::world();  // with several processes only rank 0 writes into the run
+  if (world.is_main()) prepare_run_dir(options.run_dir, config::to_yaml(cfg));
 
   uint64_t seed = options.seed;
   LabelSet labels;
@@ -133,12 +139,20 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
     if (!cfg.tokenizer.model.empty()) {
       tokenizer = SentencePieceTokenizer::load(cfg.tokenizer.model);
     } else {
-      tokenizer = train_tokenizer(cfg.tokenizer, train_examples, options.run_dir, log);
+      // Rank 0 trains it into the run directory; the other ranks read it from there.
+      if (world.is_main()) {
+        tokenizer = train_tokenizer(cfg.tokenizer, train_examples, options.run_dir, log);
+      }
+      world.barrier();
+      if (!tokenizer)
+        tokenizer = SentencePieceTokenizer::load(in_run(options.run_dir, "spm.model"));
     }
   }
-  tokenizer->save((fs::path(options.run_dir) / "spm.model").string());
   const nlohmann::json extra = {{"labels", labels.labels()}, {"seed", seed}};
-  write_text((fs::path(options.run_dir) / "labels.json").string(), extra.dump(2) + "\n");
+  if (world.is_main()) {
+    tokenizer->save(in_run(options.run_dir, "spm.model"));
+    write_text(in_run(options.run_dir, "labels.json"), extra.dump(2) + "\n");
+  }
   log << "labels:";
   for (const auto& label : labels.labels()) log << " " << label;
   log << "\n";
@@ -165,6 +179,7 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   const auto summary = trainer.run();
   log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
+  if (!world.is_main()) return {};
 
   const bool has_best = trainer.load_best();
   const auto report = task.dev_report();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/distributed.h"
 #include "models/sentiment/predict.h"
 #include "models/sentiment/sentiment_app.h"
 
@@ -26,7 +27,7 @@ void train_command(const cli::CommonOptions& common, const po::variables_map& vm
   options.seed_given = common.seed_given;
   if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
   options.device = cli::resolve_device(common.device);
-  run_sentiment_train(cfg, options, std::cerr);
+  run_sentiment_train(cfg, options, dist::main_log());
 }
 
 void add_eval_options(po::options_description& desc) {
@@ -86,7 +87,13 @@ void predict_command(const cli::CommonOptions& common, const po::variables_map& 
 
 std::vector<cli::Command> commands() {
   return {
-      {"train", "train a classifier from a config", add_train_options, {}, train_command},
+      {"train",
+       "train a classifier from a config",
+       add_train_options,
+       {},
+       train_command,
+       {},
+       /*distributed=*/true},
       {"eval", "evaluate a checkpoint on a labelled file", add_eval_options, {}, eval_command},
       {"predict", "label text files line by line, streaming", add_predict_options,
        /*positional=*/{"input"}, predict_command},

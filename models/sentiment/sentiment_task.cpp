@@ -1,5 +1,7 @@
 #include "models/sentiment/sentiment_task.h"
 
+#include "core/distributed.h"
+
 namespace lstmnlp::sentiment {
 
 EncodedExamples encode_examples(const std::vector<LabeledExample>& examples,
@@ -62,12 +64,16 @@ SentimentTask::SentimentTask(SentimentClassifier model, EncodedExamples train, E
 
 int64_t SentimentTask::batches_per_epoch() {
   const int64_t n = static_cast<int64_t>(train_.tokens.size());
-  return (n + cfg_.batch_size - 1) / cfg_.batch_size;
+  return sharded_batch_count(n, cfg_.batch_size, dist::world().size());
 }
 
 void SentimentTask::start_epoch(int64_t epoch, int64_t /*first_batch*/) {
   if (planned_epoch_ != epoch) {
-    plan_ = plan_epoch_batches(train_.lengths, cfg_.batch_size, seed_, epoch);
+    // With W processes, each takes its part of the batches of W times the batch size.
+    const auto& world = dist::world();
+    plan_ = shard_batches(
+        plan_epoch_batches(train_.lengths, cfg_.batch_size * world.size(), seed_, epoch),
+        world.rank(), world.size());
     planned_epoch_ = epoch;
   }
 }
