@@ -7,6 +7,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/signals.h"
 
 namespace lstmnlp {
 namespace {
@@ -68,7 +69,6 @@ double scheduled_lr(const OptimizerConfig& cfg, int64_t epoch, int64_t step, int
 Trainer::Trainer(TrainTask& task, TrainerOptions options)
     : task_(task), options_(std::move(options)) {
   optimizer_ = make_optimizer(task_.model().parameters(), options_.train.opt);
-  std::filesystem::create_directories(options_.run_dir);
   if (!options_.resume.empty()) {
     const auto meta = load_checkpoint(options_.resume, task_.model(), optimizer_.get(),
                                       /*restore_rng=*/true, options_.kind);
@@ -92,6 +92,8 @@ Trainer::Trainer(TrainTask& task, TrainerOptions options)
     std::cerr << "resuming from " << options_.resume << " at epoch " << epoch_ + 1 << ", step "
               << step_ << "\n";
   }
+  // Only once the checkpoint to resume has been checked.
+  std::filesystem::create_directories(options_.run_dir);
 }
 
 int64_t Trainer::total_steps() {
@@ -169,6 +171,8 @@ TrainSummary Trainer::run() {
   const auto start = Clock::now();
   Progress progress("train", total_, "steps");
   progress.start_from(step_);
+  // SIGINT, SIGTERM and SIGHUP end the run after the current step (see run_epoch).
+  signals::StopOnSignal stop_on_signal;
 
   while (epoch_ < loop.epochs && !stopped_) run_epoch(progress);
   if (summary_.stop_reason == "max_steps") save("latest.pt");
@@ -206,6 +210,17 @@ void Trainer::run_epoch(Progress& progress) {
       if (evaluate(label)) stop("early_stopping");
     } else if (loop.save_every > 0 && step_ % loop.save_every == 0) {
       save("latest.pt");
+    }
+    if (const int signal = signals::stop_signal(); signal != 0) {
+      save("latest.pt");
+      progress.finish();
+      const std::string latest = (std::filesystem::path(options_.run_dir) / "latest.pt").string();
+      throw signals::Interrupted(signal, "interrupted by " + signals::signal_name(signal) +
+                                             " after step " + std::to_string(step_) + "; saved " +
+                                             latest +
+                                             "; to continue, run the same command with "
+                                             "--resume " +
+                                             latest);
     }
     if (epoch_done || stopped_) return;
   }
