@@ -8,6 +8,8 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/io.h"
+#include "core/model_size.h"
 #include "core/progress.h"
 
 namespace lstmnlp::lm {
@@ -63,6 +65,25 @@ LmVocabulary make_vocab(const LmVocabConfig& cfg, const Text& train, const std::
   return LmVocabulary::from_sentencepiece(SentencePieceTokenizer::train(options));
 }
 
+// Refuses sizes whose parameters cannot fit in memory, before the model is built. The count is
+// that of LanguageModel: embedding, LSTM layers (two bias vectors each) and decoder.
+void check_lm_size(const LmModelConfig& model, int64_t vocab, int copies) {
+  const double v = static_cast<double>(vocab);
+  const double h = static_cast<double>(model.hidden_size);
+  double input = static_cast<double>(model.embedding_size);
+  double parameters = v * input;
+  for (int64_t layer = 0; layer < model.num_layers; ++layer) {
+    parameters += 4.0 * h * (input + h) + 8.0 * h;
+    input = h;
+  }
+  parameters += (model.tie_weights ? 0.0 : v * h) + v;
+  check_parameter_memory(parameters, copies,
+                         "model.embedding_size=" + std::to_string(model.embedding_size) +
+                             ", model.hidden_size=" + std::to_string(model.hidden_size) +
+                             ", model.num_layers=" + std::to_string(model.num_layers) +
+                             " (vocabulary " + std::to_string(vocab) + ")");
+}
+
 void describe_corpus(std::ostream& log, const char* split, const Corpus& corpus) {
   log << "  " << split << ": " << corpus.name << ", " << corpus.ids.size(0) - 1 << " tokens, "
       << corpus.words << " words, " << corpus.unknown << " <unk>\n";
@@ -80,12 +101,14 @@ LmData load_lm_data(const LmConfig& cfg, const std::string& run_dir,
 }
 
 TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, std::ostream& log) {
-  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
+  // Everything is checked (the run directory, the data, the checkpoint to resume) before the run
+  // directory is written.
+  check_run_dir(options.run_dir, !options.resume.empty(), options.overwrite);
 
   std::optional<LmVocabulary> saved_vocab;
   std::optional<LmVocabulary> vocab_override;
   if (!options.resume.empty()) {
-    const auto meta = read_checkpoint_meta(options.resume);
+    const auto meta = read_checkpoint_meta(options.resume, "lm");
     saved_vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, options.resume);
     // A SentencePiece model trained by the first run is reused rather than trained again.
     if (cfg.vocab.type == VocabType::kSentencePiece && cfg.vocab.spm_model.empty()) {
@@ -100,6 +123,7 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
                      std::to_string(data.vocab.size()) + " tokens)");
   }
 
+  check_lm_size(cfg.model, data.vocab.size(), /*copies=*/4);
   LmTask task(cfg, data.vocab, data.train, data.valid, options.device);
   log << "vocabulary: " << data.vocab.size() << (data.vocab.is_words() ? " words" : " pieces")
       << "\n";
@@ -115,6 +139,8 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
       data.vocab.is_words() ? "" : data.vocab.tokenizer().serialized_model();
   trainer_options.extra = data.vocab.to_json();
   Trainer trainer(task, trainer_options);
+  if (options.overwrite) remove_run_files(options.run_dir);
+  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
   const TrainSummary summary = trainer.run();
   log << "trained " << summary.steps << " steps (" << summary.stop_reason << ") in " << std::fixed
       << std::setprecision(1) << summary.train_seconds << " s, " << std::setprecision(0)
@@ -134,12 +160,10 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
 }
 
 LoadedLm load_lm(const std::string& checkpoint, torch::Device device) {
-  const auto meta = read_checkpoint_meta(checkpoint);
-  if (meta.kind != "lm") {
-    throw InputError(checkpoint + ": checkpoint of '" + meta.kind + "', expected 'lm'");
-  }
+  const auto meta = read_checkpoint_meta(checkpoint, "lm");
   auto cfg = config::from_yaml_text<LmConfig>(meta.config_yaml, checkpoint + " (stored config)");
   auto vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, checkpoint);
+  check_lm_size(cfg.model, vocab.size(), /*copies=*/1);
   LmTrainModule module(cfg.model.options(vocab.size()), cfg.data.batch_size);
   try {
     load_checkpoint(checkpoint, *module, nullptr, /*restore_rng=*/false, "lm");
