@@ -1,11 +1,13 @@
 #include "core/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <xxhash.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -13,7 +15,10 @@
 namespace lstmnlp {
 namespace {
 
-constexpr int64_t kFormatVersion = 1;
+// 1: no checksums, the optimizer as a nested archive. 2: a checksum of every entry in
+// "checksums" and the optimizer state as the bytes of its own archive, so that it is checked too.
+constexpr int64_t kFormatVersion = 2;
+constexpr int64_t kOldestFormat = 1;
 
 torch::Tensor bytes_to_tensor(const std::string& bytes) {
   auto t = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
@@ -32,12 +37,13 @@ std::string shape_of(const torch::Tensor& t) {
   return out.str();
 }
 
-void fsync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+std::string hex(uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
 }
+
+uint64_t string_checksum(const std::string& text) { return XXH3_64bits(text.data(), text.size()); }
 
 // Every tensor of the module (parameters, then buffers) under a stable name.
 std::vector<std::pair<std::string, torch::Tensor>> module_tensors(const torch::nn::Module& m) {
@@ -47,43 +53,132 @@ std::vector<std::pair<std::string, torch::Tensor>> module_tensors(const torch::n
   return out;
 }
 
-torch::serialize::InputArchive open_archive(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw InputError(path + ": checkpoint not found");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw InputError(path + ": not a readable checkpoint (" +
-                     std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+// Writes entries and the checksum of each.
+class CheckedWriter {
+ public:
+  void write(const std::string& key, const torch::Tensor& tensor) {
+    archive_.write(key, tensor);
+    table_ += key + " " + hex(tensor_checksum(tensor)) + "\n";
   }
-  return archive;
-}
+  // Adds the checksum table (and its own checksum) and writes everything to `path` atomically.
+  void save(const std::string& path) {
+    archive_.write("checksums", bytes_to_tensor(table_));
+    archive_.write("checksums_hash", torch::tensor(static_cast<int64_t>(string_checksum(table_))));
+    write_file_atomic(path, [&](const WriteBytes& write) {
+      archive_.save_to([&](const void* data, size_t size) {
+        write(data, size);
+        return size;
+      });
+    });
+  }
 
-std::string read_string(torch::serialize::InputArchive& archive, const std::string& path,
-                        const std::string& key) {
-  torch::Tensor t;
-  if (!archive.try_read(key, t)) throw InputError(path + ": checkpoint lacks '" + key + "'");
-  return tensor_to_bytes(t);
-}
+ private:
+  torch::serialize::OutputArchive archive_;
+  std::string table_;
+};
 
-CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::string& path) {
-  torch::Tensor version;
-  if (!archive.try_read("format_version", version)) {
-    throw InputError(path + ": not an lstm-nlp checkpoint (no format_version)");
+// Reads entries of a checkpoint file, verifying the checksum of each one it reads when the file
+// has checksums (format 2).
+class CheckedReader {
+ public:
+  explicit CheckedReader(const std::string& path) : path_(path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      throw InputError(path + ": is a directory, expected a checkpoint file (e.g. " +
+                       (std::filesystem::path(path) / "latest.pt").string() + ")");
+    }
+    if (!std::filesystem::exists(path, ec)) throw InputError(path + ": checkpoint not found");
+    try {
+      archive_.load_from(path);
+    } catch (const c10::Error& e) {
+      throw InputError(path + ": not a readable checkpoint (" +
+                       std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    }
+    torch::Tensor table;
+    if (try_read_raw("checksums", table)) {
+      const std::string text = tensor_to_bytes(table);
+      torch::Tensor stored;
+      if (!try_read_raw("checksums_hash", stored) || stored.numel() != 1 ||
+          static_cast<uint64_t>(stored.item<int64_t>()) != string_checksum(text)) {
+        throw InputError(path + ": the checksum table is corrupt (the checkpoint is damaged)");
+      }
+      std::istringstream lines(text);
+      for (std::string key, value; lines >> key >> value;) {
+        checksums_[key] = std::strtoull(value.c_str(), nullptr, 16);
+      }
+      checked_ = true;
+    }
+    torch::Tensor version;
+    if (!try_read("format_version", version)) {
+      throw InputError(path + ": not an lstm-nlp checkpoint (no format_version)");
+    }
+    const int64_t format = version.item<int64_t>();
+    if (format < kOldestFormat || format > kFormatVersion) {
+      throw InputError(path + ": checkpoint format " + std::to_string(format) +
+                       " is not supported (expected " + std::to_string(kOldestFormat) + " to " +
+                       std::to_string(kFormatVersion) + ")");
+    }
+    if (format >= 2 && !checked_) {
+      throw InputError(path + ": checkpoint format 2 without its checksum table (damaged)");
+    }
   }
-  if (version.item<int64_t>() != kFormatVersion) {
-    throw InputError(path + ": checkpoint format " + std::to_string(version.item<int64_t>()) +
-                     " is not supported (expected " + std::to_string(kFormatVersion) + ")");
+
+  /// Reads `key`, naming it `what` in errors; false when absent.
+  bool try_read(const std::string& key, torch::Tensor& out, const std::string& what = "") {
+    if (!try_read_raw(key, out)) return false;
+    verify(key, out, what.empty() ? key : what);
+    return true;
   }
+  torch::Tensor read(const std::string& key, const std::string& what = "") {
+    torch::Tensor out;
+    if (!try_read(key, out, what)) {
+      throw InputError(path_ + ": checkpoint lacks '" + (what.empty() ? key : what) + "'");
+    }
+    return out;
+  }
+  std::string read_string(const std::string& key) { return tensor_to_bytes(read(key)); }
+  /// The nested archive of format 1 (unchecked).
+  bool try_read_archive(const std::string& key, torch::serialize::InputArchive& out) {
+    return archive_.try_read(key, out);
+  }
+
+ private:
+  bool try_read_raw(const std::string& key, torch::Tensor& out) {
+    try {
+      return archive_.try_read(key, out);
+    } catch (const c10::Error& e) {
+      throw InputError(path_ + ": cannot read '" + key + "' (" +
+                       std::string(e.what_without_backtrace()).substr(0, 200) +
+                       "; the checkpoint is damaged)");
+    }
+  }
+  void verify(const std::string& key, const torch::Tensor& tensor, const std::string& what) {
+    if (!checked_) return;
+    const auto it = checksums_.find(key);
+    if (it == checksums_.end()) {
+      throw InputError(path_ + ": '" + what + "' has no checksum (the checkpoint is damaged)");
+    }
+    if (tensor_checksum(tensor) != it->second) {
+      throw InputError(path_ + ": '" + what +
+                       "' does not match its checksum (the checkpoint is corrupt)");
+    }
+  }
+
+  std::string path_;
+  torch::serialize::InputArchive archive_;
+  std::map<std::string, uint64_t> checksums_;
+  bool checked_ = false;
+};
+
+CheckpointMeta read_meta(CheckedReader& reader, const std::string& path) {
   CheckpointMeta meta;
-  meta.kind = read_string(archive, path, "kind");
-  meta.config_yaml = read_string(archive, path, "config_yaml");
-  meta.tokenizer_model = read_string(archive, path, "tokenizer_model");
-  meta.extra = read_string(archive, path, "extra");
-  meta.loop_state = read_string(archive, path, "loop_state");
-  torch::Tensor counters;
-  if (!archive.try_read("counters", counters))
-    throw InputError(path + ": checkpoint lacks counters");
+  meta.kind = reader.read_string("kind");
+  meta.config_yaml = reader.read_string("config_yaml");
+  meta.tokenizer_model = reader.read_string("tokenizer_model");
+  meta.extra = reader.read_string("extra");
+  meta.loop_state = reader.read_string("loop_state");
+  const torch::Tensor counters = reader.read("counters");
+  if (counters.numel() != 2) throw InputError(path + ": checkpoint's counters are malformed");
   meta.step = counters[0].item<int64_t>();
   meta.epoch = counters[1].item<int64_t>();
   return meta;
@@ -91,28 +186,25 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::str
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  const std::filesystem::path target(path);
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(tmp + ": cannot write");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw InputError(tmp + ": write failed (disk full?)");
-  }
-  fsync_path(tmp, O_RDONLY);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename the temporary file into place");
-  }
-  const auto dir = target.has_parent_path() ? target.parent_path().string() : ".";
-  fsync_path(dir, O_RDONLY | O_DIRECTORY);
+uint64_t tensor_checksum(const torch::Tensor& tensor) {
+  const torch::Tensor c = tensor.detach().to(torch::kCPU).contiguous();
+  std::vector<int64_t> header{static_cast<int64_t>(c.scalar_type())};
+  header.insert(header.end(), c.sizes().begin(), c.sizes().end());
+  const uint64_t seed = XXH3_64bits(header.data(), header.size() * sizeof(int64_t));
+  return XXH3_64bits_withSeed(c.data_ptr(), c.nbytes(), seed);
+}
+
+void check_checkpoint_kind(const CheckpointMeta& meta, const std::string& path,
+                           const std::string& expected_kind) {
+  if (expected_kind.empty() || meta.kind == expected_kind) return;
+  const std::string what =
+      meta.kind.empty() ? "a checkpoint of no app" : "a lstm-" + meta.kind + " checkpoint";
+  throw InputError(path + ": this is " + what + ", not a lstm-" + expected_kind + " one");
 }
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model,
                      const torch::optim::Optimizer* optimizer, const CheckpointMeta& meta) {
-  torch::serialize::OutputArchive archive;
+  CheckedWriter archive;
   archive.write("format_version", torch::tensor(kFormatVersion));
   archive.write("kind", bytes_to_tensor(meta.kind));
   archive.write("config_yaml", bytes_to_tensor(meta.config_yaml));
@@ -129,39 +221,43 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model,
   }
   archive.write("tensor_names", bytes_to_tensor(names));
 
+  std::string optimizer_bytes;
   if (optimizer != nullptr) {
     torch::serialize::OutputArchive opt_archive;
     optimizer->save(opt_archive);
-    archive.write("optimizer", opt_archive);
+    opt_archive.save_to([&](const void* data, size_t size) {
+      optimizer_bytes.append(static_cast<const char*>(data), size);
+      return size;
+    });
+    // A view of the bytes, which outlive the archive's serialization below.
+    archive.write("optimizer_state",
+                  torch::from_blob(optimizer_bytes.data(),
+                                   {static_cast<int64_t>(optimizer_bytes.size())}, torch::kUInt8));
   }
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
   archive.write("averaged_count", torch::tensor(static_cast<int64_t>(meta.averaged.size())));
   for (size_t i = 0; i < meta.averaged.size(); ++i) {
     archive.write("a" + std::to_string(i), meta.averaged[i].detach().to(torch::kCPU));
   }
-
-  std::ostringstream buffer;
-  archive.save_to(buffer);
-  write_file_atomic(path, buffer.str());
+  archive.save(path);
 }
 
-CheckpointMeta read_checkpoint_meta(const std::string& path) {
-  auto archive = open_archive(path);
-  return read_meta(archive, path);
+CheckpointMeta read_checkpoint_meta(const std::string& path, const std::string& expected_kind) {
+  CheckedReader reader(path);
+  CheckpointMeta meta = read_meta(reader, path);
+  check_checkpoint_kind(meta, path, expected_kind);
+  return meta;
 }
 
 CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model,
                                torch::optim::Optimizer* optimizer, bool restore_rng,
                                const std::string& expected_kind) {
-  auto archive = open_archive(path);
-  CheckpointMeta meta = read_meta(archive, path);
-  if (!expected_kind.empty() && meta.kind != expected_kind) {
-    throw InputError(path + ": checkpoint of '" + meta.kind + "', expected '" + expected_kind +
-                     "'");
-  }
+  CheckedReader reader(path);
+  CheckpointMeta meta = read_meta(reader, path);
+  check_checkpoint_kind(meta, path, expected_kind);
 
   std::vector<std::string> saved_names;
-  std::istringstream names(read_string(archive, path, "tensor_names"));
+  std::istringstream names(reader.read_string("tensor_names"));
   for (std::string line; std::getline(names, line);) saved_names.push_back(line);
 
   const auto tensors = module_tensors(model);
@@ -170,37 +266,44 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
       throw InputError(path + ": checkpoint has no '" + name + "' for this model");
     }
   }
-  torch::NoGradGuard no_grad;
+  // Everything is read and verified before the model changes, so that a damaged checkpoint
+  // leaves the model as it was.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
   for (size_t i = 0; i < saved_names.size(); ++i) {
     auto it = std::find_if(tensors.begin(), tensors.end(),
                            [&](const auto& p) { return p.first == saved_names[i]; });
     if (it == tensors.end()) {
       throw InputError(path + ": checkpoint's '" + saved_names[i] + "' is not in this model");
     }
-    torch::Tensor saved;
-    archive.read("t" + std::to_string(i), saved);
+    torch::Tensor saved = reader.read("t" + std::to_string(i), saved_names[i]);
     if (saved.sizes() != it->second.sizes()) {
       throw InputError(path + ": '" + saved_names[i] + "' has shape " + shape_of(saved) +
                        " in the checkpoint but " + shape_of(it->second) + " in the model");
     }
-    it->second.copy_(saved);
+    copies.emplace_back(it->second, saved);
   }
 
+  std::optional<torch::serialize::InputArchive> opt_archive;
+  torch::Tensor state;  // the bytes opt_archive was loaded from
   if (optimizer != nullptr) {
-    torch::serialize::InputArchive opt_archive;
-    if (!archive.try_read("optimizer", opt_archive)) {
+    opt_archive.emplace();
+    if (reader.try_read("optimizer_state", state, "optimizer state")) {
+      state = state.contiguous();
+      const auto& bytes = state;
+      try {
+        opt_archive->load_from(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
+                               static_cast<size_t>(bytes.numel()));
+      } catch (const c10::Error& e) {
+        throw InputError(path + ": unreadable optimizer state (" +
+                         std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+      }
+    } else if (!reader.try_read_archive("optimizer", *opt_archive)) {
       throw InputError(path + ": checkpoint has no optimizer state");
-    }
-    try {
-      optimizer->load(opt_archive);
-    } catch (const c10::Error& e) {
-      throw InputError(path + ": optimizer state does not match (" +
-                       std::string(e.what_without_backtrace()).substr(0, 200) + ")");
     }
   }
   // Checkpoints written before weight averaging existed have no average: training starts one.
   torch::Tensor averaged_count;
-  if (archive.try_read("averaged_count", averaged_count)) {
+  if (reader.try_read("averaged_count", averaged_count)) {
     const auto params = model.parameters();
     const int64_t count = averaged_count.item<int64_t>();
     if (count != 0 && count != static_cast<int64_t>(params.size())) {
@@ -208,8 +311,8 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
                        " parameters, the model has " + std::to_string(params.size()));
     }
     for (int64_t i = 0; i < count; ++i) {
-      torch::Tensor average;
-      archive.read("a" + std::to_string(i), average);
+      torch::Tensor average =
+          reader.read("a" + std::to_string(i), "average of parameter " + std::to_string(i));
       if (average.sizes() != params[i].sizes()) {
         throw InputError(path + ": averaged parameter " + std::to_string(i) + " has shape " +
                          shape_of(average) + " in the checkpoint but " + shape_of(params[i]) +
@@ -218,13 +321,25 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
       meta.averaged.push_back(average.to(params[i].device()));
     }
   }
-  if (restore_rng) {
-    torch::Tensor rng;
-    if (archive.try_read("rng_cpu", rng)) {
-      at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global one
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rng);
+  torch::Tensor rng;
+  const bool has_rng = restore_rng && reader.try_read("rng_cpu", rng, "RNG state");
+
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& [target, saved] : copies) target.copy_(saved);
+  }
+  if (optimizer != nullptr) {
+    try {
+      optimizer->load(*opt_archive);
+    } catch (const c10::Error& e) {
+      throw InputError(path + ": optimizer state does not match (" +
+                       std::string(e.what_without_backtrace()).substr(0, 200) + ")");
     }
+  }
+  if (has_rng) {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global one
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng);
   }
   return meta;
 }

@@ -5,14 +5,20 @@
 //
 // Writes are atomic: the file is written beside its target under a temporary name, flushed
 // to disk and renamed over the target, so a crash (even kill -9) mid-save leaves the previous
-// checkpoint intact. Loading checks every tensor's name and shape and throws InputError,
-// naming the file and the key, when they do not match.
+// checkpoint intact. Every stored tensor (weights, optimizer state, RNG state, averages and the
+// metadata entries) carries an XXH3-64 checksum of its bytes, dtype and shape; loading verifies
+// the checksum of each entry it reads and throws InputError naming the file and the tensor when
+// one differs (format 1 checkpoints, written before checksums, load unchecked). Loading also
+// checks every tensor's name and shape and throws InputError, naming the file and the key, when
+// they do not match.
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/io.h"
 
 namespace lstmnlp {
 
@@ -31,15 +37,22 @@ struct CheckpointMeta {
   std::vector<torch::Tensor> averaged = {};
 };
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
-void write_file_atomic(const std::string& path, const std::string& bytes);
-
 /// Saves a checkpoint atomically. `optimizer` may be null. The CPU RNG state is stored too.
 void save_checkpoint(const std::string& path, const torch::nn::Module& model,
                      const torch::optim::Optimizer* optimizer, const CheckpointMeta& meta);
 
 /// Reads only the metadata, e.g. to rebuild the model from `config_yaml` before loading it.
-CheckpointMeta read_checkpoint_meta(const std::string& path);
+/// With `expected_kind`, a checkpoint of another app is an InputError that names its app.
+CheckpointMeta read_checkpoint_meta(const std::string& path, const std::string& expected_kind = "");
+
+/// Throws InputError ("PATH: this is a lstm-sentiment checkpoint, not a lstm-lm one") when `meta`
+/// was written by another app than `expected_kind`.
+void check_checkpoint_kind(const CheckpointMeta& meta, const std::string& path,
+                           const std::string& expected_kind);
+
+/// The checksum that checkpoints store for `tensor`: XXH3-64 of its bytes, seeded with its dtype
+/// and shape.
+uint64_t tensor_checksum(const torch::Tensor& tensor);
 
 /// Loads weights (and optimizer state when `optimizer` is not null) into existing objects.
 /// With `restore_rng`, the CPU RNG continues exactly where the saved run stopped.

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "core/distributed.h"
 #include "core/error.h"
 #include "core/runtime_env.h"
+#include "core/signals.h"
 
 namespace po = boost::program_options;
 
@@ -52,7 +54,7 @@ po::options_description common_options(CommonOptions& common) {
                                                           "YAML config file")(
       "set", po::value(&common.sets)->composing(),
       "override a config value, e.g. --set train.lr=0.5 (repeatable)")(
-      "seed", po::value(&common.seed), "random seed (default 1234)")(
+      "seed", po::value<std::string>(), "random seed, 0 to 2^64-1 (default 1234)")(
       "threads", po::value(&common.threads),
       "CPU threads (0 = LibTorch's and OpenBLAS's defaults)")(
       "output-dir,o", po::value(&common.output_dir), "directory for run outputs")(
@@ -169,11 +171,15 @@ void run_command(const std::string& program, const Command& command,
     std::cout << " [options]\n" << command.summary << "\n\n" << all << "\n";
     return;
   }
-  po::notify(vm);
   common.seed_given = vm.count("seed") > 0;
+  if (common.seed_given) common.seed = parse_seed(vm["seed"].as<std::string>());
+  po::notify(vm);
   for (auto& set : config_flag_sets(command.config_flags, vm)) common.sets.push_back(set);
 
-  if (common.threads < 0) throw InputError("--threads must be >= 0");
+  if (common.threads < 0 || common.threads > 4096) {
+    throw InputError("--threads: value " + std::to_string(common.threads) +
+                     " out of range [0, 4096]");
+  }
   if (command.distributed) {
     const dist::LaunchEnv env = dist::read_launch_env();  // a bad environment fails here
     if (common.threads == 0) {
@@ -193,6 +199,9 @@ int guarded(const std::string& program, const std::function<void()>& body) {
   try {
     body();
     return 0;
+  } catch (const signals::Interrupted& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return 128 + e.signal();
   } catch (const InputError& e) {
     std::cerr << program << ": error: " << e.what() << "\n";
     return 2;
@@ -238,6 +247,49 @@ int run_app(int argc, char** argv, const std::string& program, const std::string
     }
     throw InputError("unknown command '" + args[0] + "' (see --help)");
   });
+}
+
+namespace {
+
+[[noreturn]] void out_of_range(const std::string& name, const std::string& value,
+                               config::Range range) {
+  std::ostringstream msg;
+  msg << "--" << name << ": value " << value << " out of range [" << range.min << ", " << range.max
+      << "]";
+  throw InputError(msg.str());
+}
+
+}  // namespace
+
+int64_t int_option(const po::variables_map& vm, const std::string& name, config::Range range) {
+  const auto value = vm[name].as<int64_t>();
+  if (static_cast<double>(value) < range.min || static_cast<double>(value) > range.max) {
+    out_of_range(name, std::to_string(value), range);
+  }
+  return value;
+}
+
+double number_option(const po::variables_map& vm, const std::string& name, config::Range range) {
+  const auto value = vm[name].as<double>();
+  if (!(value >= range.min && value <= range.max)) {
+    std::ostringstream text;
+    text << value;
+    out_of_range(name, text.str(), range);
+  }
+  return value;
+}
+
+uint64_t parse_seed(const std::string& text) {
+  const bool digits = !text.empty() && text.size() <= 20 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long value = digits ? std::strtoull(text.c_str(), &end, 10) : 0;
+  if (!digits || errno == ERANGE || end == nullptr || *end != '\0') {
+    throw InputError("--seed: expected an integer from 0 to 18446744073709551615, got '" + text +
+                     "'");
+  }
+  return value;
 }
 
 torch::Device resolve_device(const std::string& spec) {

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+
 namespace boost::program_options {
 class options_description;
 class variables_map;
@@ -112,6 +114,19 @@ int run_app(int argc, char** argv, const std::string& program, const std::string
 /// (a failed TORCH_CHECK on what the user asked for, printed without LibTorch's backtrace) → 2,
 /// anything else → 1; the message goes to stderr on one line, prefixed by `program`.
 int guarded(const std::string& program, const std::function<void()>& body);
+
+/// The integer option `name` of `vm`, checked against `range` as a config key is: a value
+/// outside it (e.g. `--batch-size -3`) is an InputError ("--batch-size: value -3 out of range
+/// [0, 1e+06]").
+int64_t int_option(const boost::program_options::variables_map& vm, const std::string& name,
+                   config::Range range);
+/// The floating-point option `name` of `vm`, checked against `range` (see int_option).
+double number_option(const boost::program_options::variables_map& vm, const std::string& name,
+                     config::Range range);
+
+/// Parses a --seed value: an integer in [0, 2^64 - 1]. Throws InputError for anything else (a
+/// negative seed would otherwise wrap around to a huge one).
+uint64_t parse_seed(const std::string& text);
 
 /// Resolves --device: "auto" picks CUDA when LibTorch has it and a GPU is present; "cuda" or
 /// "cuda:N" without a GPU is an InputError.

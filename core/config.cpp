@@ -1,12 +1,22 @@
 #include "core/config.h"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace lstmnlp::config {
 namespace {
+
+// Limits on a config document, so that an alias bomb or runaway nesting is refused before it
+// costs memory or stack (real configs have a few hundred values, a few levels deep).
+constexpr int kMaxDepth = 64;                // levels of sections and lists
+constexpr int64_t kMaxNodes = 100000;        // nodes with every alias expanded
+constexpr int64_t kMaxFileBytes = 16 << 20;  // a config file's size
 
 // yaml-cpp marks are 0-based; -1 when the node did not come from a file (--set).
 int line_of(const YAML::Node& node) {
@@ -66,6 +76,130 @@ YAML::Node without_marks(const YAML::Node& node) {
     return out;
   }
   return YAML::Node();
+}
+
+// The deepest nesting of flow collections ('[', '{') in `text`, outside quotes and comments, and
+// the (1-based) line where it first exceeds `limit` (0 when it does not).
+int flow_depth_over(const std::string& text, int limit) {
+  int depth = 0;
+  int line = 1;
+  char quote = 0;
+  bool comment = false;
+  char previous = '\n';
+  for (const char c : text) {
+    if (c == '\n') {
+      ++line;
+      comment = false;
+      if (quote == 0) previous = c;
+      continue;
+    }
+    if (comment) continue;
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '#' && (previous == ' ' || previous == '\t' || previous == '\n')) {
+      comment = true;
+    } else if ((c == '"' || c == '\'') && (previous == ' ' || previous == '\n' || previous == '[' ||
+                                           previous == '{' || previous == ',' || previous == ':')) {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return line;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+    previous = c;
+  }
+  return 0;
+}
+
+// Walks a loaded document: refuses nesting deeper than kMaxDepth, more than kMaxNodes nodes with
+// aliases expanded, and duplicate keys in a mapping (yaml-cpp keeps the first silently).
+class DocumentCheck {
+ public:
+  // `file` names a config file; "" means a --set override, named by `set_text`.
+  DocumentCheck(std::string file, std::string set_text)
+      : file_(std::move(file)), set_text_(std::move(set_text)) {}
+
+  void walk(const YAML::Node& node, const std::string& path, int depth) {
+    if (++nodes_ > kMaxNodes) {
+      fail(node, "more than " + std::to_string(kMaxNodes) +
+                     " values once its aliases are expanded; refused (an alias bomb?)");
+    }
+    if (depth > kMaxDepth) {
+      fail(node, "nested deeper than " + std::to_string(kMaxDepth) + " levels; refused");
+    }
+    if (node.IsSequence()) {
+      for (const auto& item : node) walk(item, path, depth + 1);
+    } else if (node.IsMap()) {
+      std::map<std::string, int> first_line;
+      for (const auto& item : node) {
+        const std::string key = item.first.IsScalar() ? item.first.Scalar() : "?";
+        const std::string full = path.empty() ? key : path + "." + key;
+        const auto [it, fresh] = first_line.emplace(key, line_of(item.first));
+        if (!fresh) {
+          fail(item.first, "duplicate key '" + full + "' (first at " +
+                               (file_.empty() ? "--set " + set_text_
+                                              : file_ + ":" + std::to_string(it->second)) +
+                               ")");
+        }
+        walk(item.first, full, depth + 1);
+        walk(item.second, full, depth + 1);
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
+    if (file_.empty()) throw InputError("--set " + set_text_ + ": " + message);
+    throw InputError(at_location(file_, line_of(node), message));
+  }
+
+  std::string file_;
+  std::string set_text_;
+  int64_t nodes_ = 0;
+};
+
+// Parses YAML `text` and checks it (DocumentCheck); `file` "" means the --set `set_text`.
+YAML::Node parse_checked(const std::string& text, const std::string& file,
+                         const std::string& set_text) {
+  const std::string where = file.empty() ? "--set " + set_text : file;
+  if (const int line = flow_depth_over(text, kMaxDepth); line > 0) {
+    throw InputError(
+        file.empty()
+            ? where + ": nested deeper than " + std::to_string(kMaxDepth) + " levels; refused"
+            : at_location(file, line,
+                          "nested deeper than " + std::to_string(kMaxDepth) + " levels; refused"));
+  }
+  YAML::Node node;
+  try {
+    node = YAML::Load(text);
+  } catch (const YAML::DeepRecursion&) {
+    throw InputError(where + ": nested too deeply for the YAML parser; refused");
+  } catch (const YAML::ParserException& e) {
+    if (file.empty()) throw InputError(where + ": invalid value: " + e.msg);
+    throw InputError(at_location(file, e.mark.line + 1, "invalid YAML: " + e.msg));
+  }
+  DocumentCheck(file, set_text).walk(node, "", 0);
+  return node;
+}
+
+std::string read_config_file(const std::string& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    throw InputError(file + ": is a directory, expected a YAML config file");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(file + ": cannot open config file");
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (static_cast<int64_t>(text.size()) > kMaxFileBytes) {
+      throw InputError(file + ": larger than " + std::to_string(kMaxFileBytes >> 20) +
+                       " MB, not a config file");
+    }
+  }
+  if (in.bad()) throw InputError(file + ": cannot read config file");
+  return text;
 }
 
 }  // namespace
@@ -212,25 +346,14 @@ void Reader::operator()(const char* key, std::string& out, const Choices<>& choi
 YAML::Node load_node(const std::string& file, const std::vector<std::string>& sets) {
   YAML::Node root(YAML::NodeType::Map);
   if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) throw InputError(file + ": cannot open config file");
-    try {
-      root = YAML::Load(in);
-    } catch (const YAML::ParserException& e) {
-      throw InputError(at_location(file, e.mark.line + 1, "invalid YAML: " + e.msg));
-    }
+    root = parse_checked(read_config_file(file), file, "");
     if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
     if (!root.IsMap()) throw InputError(file + ": expected a mapping at the top of the config");
   }
   for (const auto& text : sets) {
     const size_t eq = text.find('=');
     if (eq == std::string::npos) throw InputError("--set " + text + ": expected section.key=value");
-    YAML::Node value;
-    try {
-      value = YAML::Load(text.substr(eq + 1));
-    } catch (const YAML::ParserException& e) {
-      throw InputError("--set " + text + ": invalid value: " + e.msg);
-    }
+    YAML::Node value = parse_checked(text.substr(eq + 1), "", text);
     // An empty right-hand side means an empty string, not null.
     if (value.IsNull()) value = YAML::Node(std::string());
     set_path(root, text.substr(0, eq), without_marks(value), text);

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
 #include "core/checkpoint.h"
 #include "core/distributed.h"
 #include "core/error.h"
+#include "core/signals.h"
 
 namespace lstmnlp {
 namespace {
@@ -78,7 +80,6 @@ double scheduled_lr(const OptimizerConfig& cfg, int64_t epoch, int64_t step, int
 Trainer::Trainer(TrainTask& task, TrainerOptions options)
     : task_(task), options_(std::move(options)) {
   optimizer_ = make_optimizer(task_.model().parameters(), options_.train.opt);
-  std::filesystem::create_directories(options_.run_dir);
   if (!options_.resume.empty()) {
     // Before the weights: a run of W processes carries state (an LM's streams) sized for W.
     const int saved_world = checkpoint_world_size(read_checkpoint_meta(options_.resume).loop_state);
@@ -122,6 +123,8 @@ Trainer::Trainer(TrainTask& task, TrainerOptions options)
     for (const auto& p : task_.model().parameters()) params.push_back(p.detach());
     dist::world().broadcast(params);
   }
+  // Only once the checkpoint to resume has been checked.
+  std::filesystem::create_directories(options_.run_dir);
 }
 
 int64_t Trainer::total_steps() {
@@ -209,6 +212,8 @@ TrainSummary Trainer::run() {
     progress.emplace("train", total_, "steps");
     progress->start_from(step_);
   }
+  // SIGINT, SIGTERM and SIGHUP end the run after the current step (see run_epoch).
+  signals::StopOnSignal stop_on_signal;
 
   while (epoch_ < loop.epochs && !stopped_) run_epoch(progress ? &*progress : nullptr);
   if (summary_.stop_reason == "max_steps") save("latest.pt");
@@ -251,6 +256,19 @@ void Trainer::run_epoch(Progress* progress) {
     } else if (loop.save_every > 0 && step_ % loop.save_every == 0) {
       save("latest.pt");
     }
+    // With several processes, every rank stops at the step where any of them got the signal.
+    const int signal = dist::world().size() > 1 ? signal_seen_ : signals::stop_signal();
+    if (signal != 0) {
+      save("latest.pt");
+      if (progress != nullptr) progress->finish();
+      const std::string latest = (std::filesystem::path(options_.run_dir) / "latest.pt").string();
+      throw signals::Interrupted(signal, "interrupted by " + signals::signal_name(signal) +
+                                             " after step " + std::to_string(step_) + "; saved " +
+                                             latest +
+                                             "; to continue, run the same command with "
+                                             "--resume " +
+                                             latest);
+    }
     if (epoch_done || stopped_) return;
   }
 }
@@ -272,9 +290,13 @@ StepResult Trainer::train_step() {
   if (world.size() > 1) {
     // The step's loss and units over all ranks (so every rank takes the NaN guard's decision
     // alike), then the gradients' average over the ranks, before clipping takes the global norm.
-    const auto sums = world.all_reduce_sum({result.loss_sum, static_cast<double>(result.units)});
+    // A stop signal that any rank got is counted too, so that all stop at the same step.
+    const int signal = signals::stop_signal();
+    const auto sums = world.all_reduce_sum(
+        {result.loss_sum, static_cast<double>(result.units), signal != 0 ? 1.0 : 0.0});
     result.loss_sum = sums[0];
     result.units = static_cast<int64_t>(sums[1]);
+    if (sums[2] > 0 && signal_seen_ == 0) signal_seen_ = signal != 0 ? signal : SIGTERM;
     world.average_gradients(task_.model().parameters());
   }
   const double mean = result.loss_sum / std::max<int64_t>(1, result.units);

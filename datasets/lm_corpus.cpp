@@ -10,17 +10,28 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "datasets/labelled_text.h"
 
 namespace lstmnlp::lm {
 
 Text read_text(const std::string& path) {
   if (!std::filesystem::exists(path)) throw InputError(path + ": corpus file not found");
+  if (std::filesystem::is_directory(path)) {
+    throw InputError(path + ": is a directory, expected a text file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read the corpus file");
   Text text{path, {}};
   bool any_word = false;
+  int64_t number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // The vocabulary is stored as JSON in checkpoints, which holds UTF-8 only.
+    if (!is_valid_utf8(line)) {
+      throw InputError(path + ":" + std::to_string(number) +
+                       ": invalid UTF-8 (the corpus must be UTF-8 text)");
+    }
     if (!any_word && !split_words(line).empty()) any_word = true;
     text.lines.push_back(std::move(line));
   }

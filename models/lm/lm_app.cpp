@@ -9,6 +9,8 @@
 #include "core/checkpoint.h"
 #include "core/distributed.h"
 #include "core/error.h"
+#include "core/io.h"
+#include "core/model_size.h"
 #include "core/progress.h"
 
 namespace lstmnlp::lm {
@@ -73,6 +75,25 @@ LmVocabulary make_vocab(const LmVocabConfig& cfg, const Text& train, const std::
   return vocab;
 }
 
+// Refuses sizes whose parameters cannot fit in memory, before the model is built. The count is
+// that of LanguageModel: embedding, LSTM layers (two bias vectors each) and decoder.
+void check_lm_size(const LmModelConfig& model, int64_t vocab, int copies) {
+  const double v = static_cast<double>(vocab);
+  const double h = static_cast<double>(model.hidden_size);
+  double input = static_cast<double>(model.embedding_size);
+  double parameters = v * input;
+  for (int64_t layer = 0; layer < model.num_layers; ++layer) {
+    parameters += 4.0 * h * (input + h) + 8.0 * h;
+    input = h;
+  }
+  parameters += (model.tie_weights ? 0.0 : v * h) + v;
+  check_parameter_memory(parameters, copies,
+                         "model.embedding_size=" + std::to_string(model.embedding_size) +
+                             ", model.hidden_size=" + std::to_string(model.hidden_size) +
+                             ", model.num_layers=" + std::to_string(model.num_layers) +
+                             " (vocabulary " + std::to_string(vocab) + ")");
+}
+
 void describe_corpus(std::ostream& log, const char* split, const Corpus& corpus) {
   log << "  " << split << ": " << corpus.name << ", " << corpus.ids.size(0) - 1 << " tokens, "
       << corpus.words << " words, " << corpus.unknown << " <unk>\n";
@@ -90,12 +111,15 @@ LmData load_lm_data(const LmConfig& cfg, const std::string& run_dir,
 }
 
 TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, std::ostream& log) {
-  if (dist::world().is_main()) prepare_run_dir(options.run_dir, config::to_yaml(cfg));
+  // Everything is checked (the run directory, the data, the checkpoint to resume) before the run
+  // directory is written. With several processes rank 0 alone checks and writes it.
+  const bool main = dist::world().is_main();
+  if (main) check_run_dir(options.run_dir, !options.resume.empty(), options.overwrite);
 
   std::optional<LmVocabulary> saved_vocab;
   std::optional<LmVocabulary> vocab_override;
   if (!options.resume.empty()) {
-    const auto meta = read_checkpoint_meta(options.resume);
+    const auto meta = read_checkpoint_meta(options.resume, "lm");
     saved_vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, options.resume);
     // A SentencePiece model trained by the first run is reused rather than trained again.
     if (cfg.vocab.type == VocabType::kSentencePiece && cfg.vocab.spm_model.empty()) {
@@ -110,6 +134,7 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
                      std::to_string(data.vocab.size()) + " tokens)");
   }
 
+  check_lm_size(cfg.model, data.vocab.size(), /*copies=*/4);
   LmTask task(cfg, data.vocab, data.train, data.valid, options.device);
   log << "vocabulary: " << data.vocab.size() << (data.vocab.is_words() ? " words" : " pieces")
       << "\n";
@@ -125,6 +150,8 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
       data.vocab.is_words() ? "" : data.vocab.tokenizer().serialized_model();
   trainer_options.extra = data.vocab.to_json();
   Trainer trainer(task, trainer_options);
+  if (main && options.overwrite) remove_run_files(options.run_dir);
+  if (main) prepare_run_dir(options.run_dir, config::to_yaml(cfg));
   const TrainSummary summary = trainer.run();
   log << "trained " << summary.steps << " steps (" << summary.stop_reason << ") in " << std::fixed
       << std::setprecision(1) << summary.train_seconds << " s, " << std::setprecision(0)
@@ -137,19 +164,17 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
                                             cfg.data.test_batch_size, cfg.data.bptt);
     nlohmann::json record = {{"split", "test"}, {"checkpoint", "best.pt"}, {"step", summary.steps}};
     record.update(result.to_json(!data.vocab.is_words()));
-    if (dist::world().is_main()) MetricsLog(in_dir(options.run_dir, "metrics.jsonl")).write(record);
+    if (main) MetricsLog(in_dir(options.run_dir, "metrics.jsonl")).write(record);
     log << "test (best.pt): " << result.to_json(!data.vocab.is_words()).dump() << "\n";
   }
   return summary;
 }
 
 LoadedLm load_lm(const std::string& checkpoint, torch::Device device) {
-  const auto meta = read_checkpoint_meta(checkpoint);
-  if (meta.kind != "lm") {
-    throw InputError(checkpoint + ": checkpoint of '" + meta.kind + "', expected 'lm'");
-  }
+  const auto meta = read_checkpoint_meta(checkpoint, "lm");
   auto cfg = config::from_yaml_text<LmConfig>(meta.config_yaml, checkpoint + " (stored config)");
   auto vocab = LmVocabulary::from_checkpoint(meta.extra, meta.tokenizer_model, checkpoint);
+  check_lm_size(cfg.model, vocab.size(), /*copies=*/1);
   // A run of W processes carried W * batch_size streams of hidden state.
   LmTrainModule module(cfg.model.options(vocab.size()),
                        cfg.data.batch_size * checkpoint_world_size(meta.loop_state));

@@ -45,6 +45,7 @@ LmData load_lm_data(const LmConfig& cfg, const std::string& run_dir,
 struct LmTrainOptions {
   std::string run_dir = "runs/lm";  ///< checkpoints, metrics.jsonl, config.yaml
   std::string resume;               ///< checkpoint to continue from ("" = fresh)
+  bool overwrite = false;           ///< replace a run already in run_dir (else refused)
   torch::Device device = torch::kCPU;
   bool test_after = true;  ///< evaluate best.pt on the test text at the end
 };

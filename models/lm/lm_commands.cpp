@@ -15,7 +15,9 @@ namespace lstmnlp::lm {
 namespace {
 
 void add_train_options(po::options_description& desc) {
-  desc.add_options()("resume", po::value<std::string>(), "checkpoint to continue from");
+  desc.add_options()("resume", po::value<std::string>(),
+                     "checkpoint to continue from (RUN/latest.pt)")(
+      "overwrite", po::bool_switch(), "replace a run already in --output-dir (else refused)");
 }
 
 void train_command(const cli::CommonOptions& common, const po::variables_map& vm) {
@@ -25,6 +27,7 @@ void train_command(const cli::CommonOptions& common, const po::variables_map& vm
   const auto cfg = config::load<LmConfig>(common.config, common.sets);
   if (!common.output_dir.empty()) options.run_dir = common.output_dir;
   if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
+  options.overwrite = vm["overwrite"].as<bool>();
   run_lm_train(cfg, options, dist::main_log());
 }
 
@@ -41,8 +44,9 @@ void eval_command(const cli::CommonOptions& common, const po::variables_map& vm)
   LmEvalOptions options;
   options.checkpoint = vm["checkpoint"].as<std::string>();
   if (vm.count("file")) options.file = vm["file"].as<std::string>();
-  options.batch_size = vm["batch-size"].as<int64_t>();
-  options.bptt = vm["bptt"].as<int64_t>();
+  // The ranges of data.test_batch_size and data.bptt, with 0 for "the config's".
+  options.batch_size = cli::int_option(vm, "batch-size", {0, 1e6});
+  options.bptt = cli::int_option(vm, "bptt", {0, 1e6});
   options.device = cli::resolve_device(common.device);
   run_lm_eval(options, std::cout);
 }
@@ -65,10 +69,10 @@ void generate_command(const cli::CommonOptions& common, const po::variables_map&
   LmGenerateOptions options;
   options.checkpoint = vm["checkpoint"].as<std::string>();
   options.prompt = vm["prompt"].as<std::string>();
-  options.length = vm["length"].as<int64_t>();
-  options.sampling.temperature = vm["temperature"].as<double>();
-  options.sampling.top_k = vm["top-k"].as<int64_t>();
-  options.sampling.top_p = vm["top-p"].as<double>();
+  options.length = cli::int_option(vm, "length", {0, 1e9});
+  options.sampling.temperature = cli::number_option(vm, "temperature", {0.0, 1e3});
+  options.sampling.top_k = cli::int_option(vm, "top-k", {0, 1e9});
+  options.sampling.top_p = cli::number_option(vm, "top-p", {0.0, 1.0});
   options.seed = common.seed;
   options.device = cli::resolve_device(common.device);
   run_lm_generate(options, std::cout, std::cerr);

@@ -26,7 +26,13 @@ void run_command(const cli::CommonOptions& common, const po::variables_map& vm,
     throw InputError("--device " + common.device + ": lstm-paper runs its small nets on the CPU");
   }
   const std::string resolved = config::to_yaml(cfg);
-  if (!common.output_dir.empty()) prepare_run_dir(common.output_dir, resolved);
+  // A run directory of lstm-paper holds the results of one run; another run needs --overwrite.
+  const std::vector<std::string> run_files = {"results.json", "table.md"};
+  if (!common.output_dir.empty()) {
+    check_run_dir(common.output_dir, /*resume=*/false, vm["overwrite"].as<bool>(), run_files);
+    remove_run_files(common.output_dir, run_files);
+    prepare_run_dir(common.output_dir, resolved);
+  }
 
   RunOptions options;
   options.seed = common.seed;
@@ -53,7 +59,8 @@ cli::Command make_command(const std::string& name, const std::string& summary,
   c.name = name;
   c.summary = summary;
   c.add_options = [](po::options_description& desc) {
-    desc.add_options()("json", po::value<std::string>(), "write the JSON summary to FILE");
+    desc.add_options()("json", po::value<std::string>(), "write the JSON summary to FILE")(
+        "overwrite", po::bool_switch(), "replace the results of an earlier run in --output-dir");
   };
   c.config_flags = {{"trials", "train.trials", "number of trials"}};
   c.run = [run](const cli::CommonOptions& common, const po::variables_map& vm) {

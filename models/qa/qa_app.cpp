@@ -147,9 +147,7 @@ void write_nbest(const std::string& path, const std::vector<QaPrediction>& predi
 
 // Refuses another app's checkpoint, naming the app that wrote it.
 void check_kind(const CheckpointMeta& meta, const std::string& file) {
-  if (meta.kind != kKind) {
-    throw InputError(file + ": not a lstm-qa checkpoint (it is a lstm-" + meta.kind + " one)");
-  }
+  check_checkpoint_kind(meta, file, kKind);
 }
 
 nlohmann::json score_json(const SquadScore& score) {
@@ -179,14 +177,16 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   if (options.run_dir.empty()) throw InputError("train needs --output-dir");
   if (cfg.data.train.empty()) throw InputError("data.train is required");
   if (cfg.data.dev.empty()) throw InputError("data.dev is required");
+  // Everything is checked (the run directory, the data, the checkpoint to resume) before the run
+  // directory is written. With several processes rank 0 alone checks and writes it.
+  auto& world = dist::world();
+  if (world.is_main()) check_run_dir(options.run_dir, !options.resume.empty(), options.overwrite);
   const auto train_data = read_split(cfg.data.train, "train", log);
   const auto dev_full = read_split(cfg.data.dev, "dev", log);
   std::vector<std::string> excluded;
   if (!cfg.data.exclude_ids.empty()) excluded = read_id_column(cfg.data.exclude_ids);
 
   const std::string resolved = config::to_yaml(cfg);
-  auto& world = dist::world();  // with several processes only rank 0 writes into the run
-  if (world.is_main()) prepare_run_dir(options.run_dir, resolved);
 
   uint64_t seed = options.seed;
   std::optional<SentencePieceTokenizer> tokenizer;
@@ -200,12 +200,13 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
     tokenizer = SentencePieceTokenizer::load(cfg.tokenizer.model);
   } else {
     // Rank 0 trains it into the run directory; the other ranks read it from there.
-    if (world.is_main())
+    if (world.is_main()) {
+      fs::create_directories(options.run_dir);
       tokenizer = train_tokenizer(cfg.tokenizer, train_data, options.run_dir, log);
+    }
     world.barrier();
     if (!tokenizer) tokenizer = SentencePieceTokenizer::load(in_dir(options.run_dir, "spm.model"));
   }
-  if (world.is_main()) tokenizer->save(in_dir(options.run_dir, "spm.model"));
 
   SquadEncodingOptions train_options;
   train_options.max_question_tokens = cfg.data.max_question_tokens;
@@ -236,6 +237,11 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
   trainer_options.tokenizer_model = tokenizer->serialized_model();
   trainer_options.extra = extra.dump();
   Trainer trainer(task, trainer_options);
+  if (world.is_main()) {
+    if (options.overwrite) remove_run_files(options.run_dir);
+    prepare_run_dir(options.run_dir, resolved);
+    tokenizer->save(in_dir(options.run_dir, "spm.model"));
+  }
   const auto summary = trainer.run();
   log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
@@ -265,10 +271,7 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
 int64_t run_qa_predict(const QaPredictOptions& options, std::ostream& log) {
   if (options.data.empty()) throw InputError("predict needs --data");
   if (options.output.empty()) throw InputError("predict needs --output");
-  std::error_code ec;
-  if (fs::exists(options.output) && fs::equivalent(options.output, options.data, ec)) {
-    throw InputError(options.output + ": is the data file itself; choose another --output");
-  }
+  refuse_output_over_inputs(options.output, {options.data});
   auto ckpt = QaCheckpoint::load(options.checkpoint, options.device);
   const auto data = read_split(options.data, "data", log);
   SquadEncodingOptions encoding;
@@ -285,6 +288,7 @@ int64_t run_qa_predict(const QaPredictOptions& options, std::ostream& log) {
   if (options.nbest > 1) {
     std::string nbest = options.nbest_output;
     if (nbest.empty()) nbest = (fs::path(options.output).replace_extension(".nbest.json")).string();
+    refuse_output_over_inputs(nbest, {options.data}, "--nbest output");
     write_nbest(nbest, predictions);
     log << "wrote the " << options.nbest << " best spans of each question to " << nbest << "\n";
   }

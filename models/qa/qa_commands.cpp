@@ -15,7 +15,9 @@ namespace lstmnlp::qa {
 namespace {
 
 void add_train_options(po::options_description& desc) {
-  desc.add_options()("resume", po::value<std::string>(), "checkpoint to resume from (latest.pt)");
+  desc.add_options()("resume", po::value<std::string>(),
+                     "checkpoint to continue from (RUN/latest.pt)")(
+      "overwrite", po::bool_switch(), "replace a run already in --output-dir (else refused)");
 }
 
 void train_command(const cli::CommonOptions& common, const po::variables_map& vm) {
@@ -27,6 +29,7 @@ void train_command(const cli::CommonOptions& common, const po::variables_map& vm
   options.seed = common.seed;
   options.seed_given = common.seed_given;
   if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
+  options.overwrite = vm["overwrite"].as<bool>();
   run_qa_train(cfg, options, dist::main_log());
 }
 
@@ -45,13 +48,8 @@ void predict_command(const cli::CommonOptions& common, const po::variables_map& 
   options.checkpoint = vm["checkpoint"].as<std::string>();
   options.data = vm["data"].as<std::string>();
   options.output = vm["output"].as<std::string>();
-  options.nbest = vm["nbest"].as<int64_t>();
-  options.batch_size = vm["batch-size"].as<int64_t>();
-  if (options.nbest < 1)
-    throw InputError("--nbest must be >= 1, got " + std::to_string(options.nbest));
-  if (options.batch_size < 1) {
-    throw InputError("--batch-size must be >= 1, got " + std::to_string(options.batch_size));
-  }
+  options.nbest = cli::int_option(vm, "nbest", {1, 1000});
+  options.batch_size = cli::int_option(vm, "batch-size", {1, 1e6});
   options.device = cli::resolve_device(common.device);
   run_qa_predict(options, std::cerr);
 }
@@ -96,9 +94,7 @@ void profile_command(const cli::CommonOptions& common, const po::variables_map& 
   QaProfileOptions options;
   options.checkpoint = vm["checkpoint"].as<std::string>();
   if (vm.count("data")) options.data = vm["data"].as<std::string>();
-  options.steps = vm["steps"].as<int64_t>();
-  if (options.steps < 1)
-    throw InputError("--steps must be >= 1, got " + std::to_string(options.steps));
+  options.steps = cli::int_option(vm, "steps", {1, 1e9});
   options.device = cli::resolve_device(common.device);
   run_qa_profile(options, std::cout);
 }

@@ -5,6 +5,7 @@
 #include <malloc.h>
 #endif
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io.h"
+#include "core/signals.h"
 #include "datasets/labelled_text.h"
 #include "datasets/length_batching.h"
 #include "models/sentiment/sentiment_app.h"
@@ -239,10 +242,10 @@ void append_tsv_row(std::string& text, const RowContext& context, int64_t line, 
   text += '\n';
 }
 
-// Writes the chunk's rows, in input order, to `out`.
+// Writes the chunk's rows, in input order, to `out`, which is `destination` in errors.
 void write_rows(const SentimentCheckpoint& classifier, const EncodedChunk& chunk,
                 const std::vector<float>& probs, int64_t first_line, const std::string& source,
-                std::ostream& out, PredictFormat format) {
+                std::ostream& out, PredictFormat format, const std::string& destination) {
   const int64_t n = static_cast<int64_t>(chunk.status.size());
   const int64_t classes = classifier.labels.size();
   const bool jsonl = format == PredictFormat::kJsonl;
@@ -267,7 +270,15 @@ void write_rows(const SentimentCheckpoint& classifier, const EncodedChunk& chunk
     }
   }
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!out) throw InputError("cannot write the predictions (disk full or closed output?)");
+  if (!out) {
+    const int err = errno;
+    throw InputError((destination == "-" ? std::string("standard output") : destination) +
+                     ": cannot write the predictions (" +
+                     (err == ENOSPC || err == EIO || err == EPIPE || err == EDQUOT
+                          ? std::string(std::strerror(err))
+                          : std::string("disk full or closed output?")) +
+                     ")");
+  }
 }
 
 // Classifies one chunk of lines and writes its rows in order.
@@ -276,7 +287,7 @@ void process_chunk(SentimentCheckpoint& classifier, const std::vector<std::strin
                    const SentimentPredictOptions& options, PredictSummary& summary) {
   const EncodedChunk chunk = encode_chunk(classifier, lines);
   const std::vector<float> probs = infer_chunk(classifier, chunk, options);
-  write_rows(classifier, chunk, probs, first_line, source, out, options.format);
+  write_rows(classifier, chunk, probs, first_line, source, out, options.format, options.output);
   summary.lines += static_cast<int64_t>(lines.size());
   for (const LineStatus status : chunk.status) {
     if (status == LineStatus::kOk) ++summary.classified;
@@ -318,6 +329,13 @@ void predict_stream(SentimentCheckpoint& classifier, std::istream& in, const std
     next_line += static_cast<int64_t>(lines.size());
     lines.clear();
     chunk_bytes = 0;
+    if (const int signal = signals::stop_signal(); signal != 0) {
+      throw signals::Interrupted(
+          signal,
+          "interrupted by " + signals::signal_name(signal) + " after " +
+              std::to_string(summary.lines) + " lines" +
+              (options.output == "-" ? std::string() : "; " + options.output + " was not written"));
+    }
   };
   while (reader.next(line, truncated)) {
     if (first && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
@@ -346,6 +364,7 @@ PredictSummary run_sentiment_predict(const SentimentPredictOptions& options, std
     }
     if (fs::is_directory(input)) throw InputError(input + ": is a directory, expected a file");
   }
+  refuse_output_over_inputs(options.output, options.inputs);
 #if defined(__GLIBC__)
   // Batches of varying shape make activation buffers of many sizes; once glibc's dynamic mmap
   // threshold has grown past them they fragment the heap and peak memory creeps up with the
@@ -354,15 +373,12 @@ PredictSummary run_sentiment_predict(const SentimentPredictOptions& options, std
 #endif
   auto classifier = SentimentCheckpoint::load(options.checkpoint, options.device);
 
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (options.output != "-") {
-    file.open(options.output, std::ios::binary);
-    if (!file) throw InputError(options.output + ": cannot open for writing");
-    out = &file;
-  } else {
-    std::ios::sync_with_stdio(false);
-  }
+  // Rows go to a temporary file renamed over the output at the end: a failed or interrupted run
+  // leaves no half-written output (and the temporary file is removed).
+  signals::StopOnSignal stop_on_signal;
+  if (options.output == "-") std::ios::sync_with_stdio(false);
+  AtomicOutput output(options.output);
+  std::ostream* out = &output.stream();
   PredictSummary summary;
   const auto start = std::chrono::steady_clock::now();
   *out << predict_header(classifier, options.format);
@@ -375,8 +391,7 @@ PredictSummary run_sentiment_predict(const SentimentPredictOptions& options, std
     if (!in) throw InputError(input + ": cannot open file");
     predict_stream(classifier, in, input, *out, options, summary);
   }
-  out->flush();
-  if (!*out) throw InputError(options.output + ": write failed");
+  output.commit();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.sentences_per_s = summary.lines / std::max(summary.seconds, 1e-9);
   char text[512];

@@ -19,10 +19,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kKind = "sentiment";
 
-std::string in_run(const std::string& run_dir, const std::string& name) {
-  return (fs::path(run_dir) / name).string();
-}
-
 SentencePieceTokenizer train_tokenizer(const SentimentTokenizerConfig& cfg,
                                        const std::vector<LabeledExample>& examples,
                                        const std::string& run_dir, std::ostream& log) {
@@ -92,10 +88,7 @@ std::vector<LabeledExample> read_split(const std::string& path, const LabeledDat
 
 SentimentCheckpoint SentimentCheckpoint::load(const std::string& path, torch::Device device) {
   const std::string file = resolve_checkpoint_path(path);
-  const auto meta = read_checkpoint_meta(file);
-  if (meta.kind != kKind) {
-    throw InputError(file + ": not a sentiment checkpoint (kind '" + meta.kind + "')");
-  }
+  const auto meta = read_checkpoint_meta(file, kKind);
   auto cfg = config::from_yaml_text<SentimentConfig>(meta.config_yaml, file + " (config)");
   if (meta.tokenizer_model.empty()) throw InputError(file + ": checkpoint has no tokenizer");
   auto tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
@@ -113,6 +106,10 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   if (options.run_dir.empty()) throw InputError("train needs --output-dir");
   if (cfg.data.train.empty()) throw InputError("data.train is required");
   if (cfg.data.dev.empty()) throw InputError("data.dev is required");
+  // Everything is checked (the run directory, the data, the checkpoint to resume) before the run
+  // directory is written. With several processes rank 0 alone checks and writes it.
+  auto& world = dist::world();
+  if (world.is_main()) check_run_dir(options.run_dir, !options.resume.empty(), options.overwrite);
   const auto format = cfg.data.reader_format();
   auto train_examples = read_split(cfg.data.train, format, "train", log);
   if (cfg.data.max_train_examples > 0 &&
@@ -122,14 +119,11 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   }
   const auto dev_examples = read_split(cfg.data.dev, format, "dev", log);
 
-  auto& world = dist::world();  // with several processes only rank 0 writes into the run
-  if (world.is_main()) prepare_run_dir(options.run_dir, config::to_yaml(cfg));
-
   uint64_t seed = options.seed;
   LabelSet labels;
   std::optional<SentencePieceTokenizer> tokenizer;
   if (!options.resume.empty()) {
-    const auto meta = read_checkpoint_meta(options.resume);
+    const auto meta = read_checkpoint_meta(options.resume, kKind);
     const auto extra = parse_extra(meta.extra, options.resume);
     labels = LabelSet(extra["labels"].get<std::vector<std::string>>());
     if (!options.seed_given && extra.contains("seed")) seed = extra["seed"].get<uint64_t>();
@@ -141,18 +135,17 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
     } else {
       // Rank 0 trains it into the run directory; the other ranks read it from there.
       if (world.is_main()) {
+        fs::create_directories(options.run_dir);
         tokenizer = train_tokenizer(cfg.tokenizer, train_examples, options.run_dir, log);
       }
       world.barrier();
-      if (!tokenizer)
-        tokenizer = SentencePieceTokenizer::load(in_run(options.run_dir, "spm.model"));
+      if (!tokenizer) {
+        tokenizer =
+            SentencePieceTokenizer::load((fs::path(options.run_dir) / "spm.model").string());
+      }
     }
   }
   const nlohmann::json extra = {{"labels", labels.labels()}, {"seed", seed}};
-  if (world.is_main()) {
-    tokenizer->save(in_run(options.run_dir, "spm.model"));
-    write_text(in_run(options.run_dir, "labels.json"), extra.dump(2) + "\n");
-  }
   log << "labels:";
   for (const auto& label : labels.labels()) log << " " << label;
   log << "\n";
@@ -176,6 +169,12 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   trainer_options.tokenizer_model = tokenizer->serialized_model();
   trainer_options.extra = extra.dump();
   Trainer trainer(task, trainer_options);
+  if (world.is_main()) {
+    if (options.overwrite) remove_run_files(options.run_dir);
+    prepare_run_dir(options.run_dir, config::to_yaml(cfg));
+    tokenizer->save((fs::path(options.run_dir) / "spm.model").string());
+    write_file_atomic((fs::path(options.run_dir) / "labels.json").string(), extra.dump(2) + "\n");
+  }
   const auto summary = trainer.run();
   log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
@@ -188,7 +187,8 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   report_json["train_seconds"] = summary.train_seconds;
   report_json["steps"] = summary.steps;
   report_json["stop_reason"] = summary.stop_reason;
-  write_text((fs::path(options.run_dir) / "dev_metrics.json").string(), report_json.dump(2) + "\n");
+  write_file_atomic((fs::path(options.run_dir) / "dev_metrics.json").string(),
+                    report_json.dump(2) + "\n");
   log << "\ndev (" << report_json["checkpoint"].get<std::string>() << ")\n"
       << format_report(report, labels.labels());
   return report;
@@ -196,11 +196,21 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
 
 ClassificationReport run_sentiment_eval(const SentimentEvalOptions& options, std::ostream& out) {
   if (options.input.empty()) throw InputError("eval needs --input");
+  if (!options.output.empty()) refuse_output_over_inputs(options.output, {options.input});
   auto ckpt = SentimentCheckpoint::load(options.checkpoint, options.device);
   LabeledDataFormat format = ckpt.config.data.reader_format();
   if (options.format) format.format = *options.format;
   if (options.text_column) format.text_column = *options.text_column;
   if (options.label_column) format.label_column = *options.label_column;
+  if (format.format == "auto" && fs::exists(options.input) && !fs::is_directory(options.input)) {
+    try {
+      resolve_data_format(options.input, format.format);
+    } catch (const InputError&) {
+      throw InputError(options.input + ": cannot tell the format from the extension '" +
+                       fs::path(options.input).extension().string() +
+                       "'; pass --format tsv, csv, jsonl or class_files");
+    }
+  }
   ReadStats stats;
   const auto examples = read_labeled_data(options.input, format, &stats);
   const auto encoded =
@@ -223,7 +233,7 @@ ClassificationReport run_sentiment_eval(const SentimentEvalOptions& options, std
     j["input"] = options.input;
     j["empty_texts_skipped"] = stats.empty_texts;
     j["seconds"] = seconds;
-    write_text(options.output, j.dump(2) + "\n");
+    write_file_atomic(options.output, j.dump(2) + "\n");
   }
   return report;
 }

@@ -48,6 +48,7 @@ struct SentimentTrainOptions {
   uint64_t seed = 1234;     ///< data order and initialisation
   bool seed_given = false;  ///< with resume: use `seed` instead of the checkpoint's
   std::string resume;       ///< checkpoint to resume from ("" = fresh start)
+  bool overwrite = false;   ///< replace a run already in run_dir (else refused)
   torch::Device device = torch::kCPU;
 };
 

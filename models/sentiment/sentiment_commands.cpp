@@ -16,7 +16,9 @@ namespace lstmnlp::sentiment {
 namespace {
 
 void add_train_options(po::options_description& desc) {
-  desc.add_options()("resume", po::value<std::string>(), "checkpoint to resume from (latest.pt)");
+  desc.add_options()("resume", po::value<std::string>(),
+                     "checkpoint to continue from (RUN/latest.pt)")(
+      "overwrite", po::bool_switch(), "replace a run already in --output-dir (else refused)");
 }
 
 void train_command(const cli::CommonOptions& common, const po::variables_map& vm) {
@@ -26,6 +28,7 @@ void train_command(const cli::CommonOptions& common, const po::variables_map& vm
   options.seed = common.seed;
   options.seed_given = common.seed_given;
   if (vm.count("resume")) options.resume = vm["resume"].as<std::string>();
+  options.overwrite = vm["overwrite"].as<bool>();
   options.device = cli::resolve_device(common.device);
   run_sentiment_train(cfg, options, dist::main_log());
 }
@@ -49,7 +52,7 @@ void eval_command(const cli::CommonOptions& common, const po::variables_map& vm)
   if (vm.count("text-column")) options.text_column = vm["text-column"].as<std::string>();
   if (vm.count("label-column")) options.label_column = vm["label-column"].as<std::string>();
   if (vm.count("output")) options.output = vm["output"].as<std::string>();
-  options.batch_size = vm["batch-size"].as<int64_t>();
+  options.batch_size = cli::int_option(vm, "batch-size", {1, 1e6});
   options.device = cli::resolve_device(common.device);
   run_sentiment_eval(options, std::cout);
 }
@@ -76,9 +79,9 @@ void predict_command(const cli::CommonOptions& common, const po::variables_map& 
   options.inputs = vm["input"].as<std::vector<std::string>>();
   options.output = vm["output"].as<std::string>();
   options.format = parse_predict_format(vm["format"].as<std::string>());
-  options.batch_size = vm["batch-size"].as<int64_t>();
-  options.chunk_lines = vm["chunk-lines"].as<int64_t>();
-  options.max_line_bytes = vm["max-line-bytes"].as<int64_t>();
+  options.batch_size = cli::int_option(vm, "batch-size", {1, 1e6});
+  options.chunk_lines = cli::int_option(vm, "chunk-lines", {1, 1e8});
+  options.max_line_bytes = cli::int_option(vm, "max-line-bytes", {1, 1 << 30});
   options.device = cli::resolve_device(common.device);
   run_sentiment_predict(options, std::cerr);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/io.h"
 
 namespace lstmnlp::tokenizer {
 namespace {
@@ -17,19 +18,6 @@ std::istream& open_input(const std::string& path, std::ifstream& file) {
   file.open(path, std::ios::binary);
   if (!file) throw InputError(at_location(path, 0, "cannot open input file"));
   return file;
-}
-
-/// Opens `path` for writing, or returns std::cout for "-".
-std::ostream& open_output(const std::string& path, std::ofstream& file) {
-  if (path == "-") return std::cout;
-  file.open(path, std::ios::binary | std::ios::trunc);
-  if (!file) throw InputError(at_location(path, 0, "cannot open output file"));
-  return file;
-}
-
-void finish_output(const std::string& path, std::ostream& out) {
-  out.flush();
-  if (!out) throw InputError(at_location(path == "-" ? "<stdout>" : path, 0, "write failed"));
 }
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
@@ -50,24 +38,26 @@ void run_tokenizer_train(const TokenizerTrainOptions& options, std::ostream& log
 
 void run_tokenizer_encode(const TokenizerEncodeOptions& options) {
   const auto tokenizer = SentencePieceTokenizer::load(options.model);
+  refuse_output_over_inputs(options.output, {options.input});
   std::ifstream in_file;
-  std::ofstream out_file;
   std::istream& in = open_input(options.input, in_file);
-  std::ostream& out = open_output(options.output, out_file);
+  AtomicOutput output(options.output);
+  std::ostream& out = output.stream();
   encode_lines(tokenizer, options.format, in, out);
   if (in.bad()) throw InputError(at_location(display_name(options.input), 0, "read failed"));
-  finish_output(options.output, out);
+  output.commit();
 }
 
 void run_tokenizer_decode(const TokenizerDecodeOptions& options) {
   const auto tokenizer = SentencePieceTokenizer::load(options.model);
+  refuse_output_over_inputs(options.output, {options.input});
   std::ifstream in_file;
-  std::ofstream out_file;
   std::istream& in = open_input(options.input, in_file);
-  std::ostream& out = open_output(options.output, out_file);
+  AtomicOutput output(options.output);
+  std::ostream& out = output.stream();
   decode_lines(tokenizer, in, out, display_name(options.input));
   if (in.bad()) throw InputError(at_location(display_name(options.input), 0, "read failed"));
-  finish_output(options.output, out);
+  output.commit();
 }
 
 void encode_lines(const SentencePieceTokenizer& tokenizer, EncodeFormat format, std::istream& in,

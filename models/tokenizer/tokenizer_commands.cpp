@@ -21,7 +21,7 @@ void add_train_options(po::options_description& desc) {
          "writes <prefix>.model and <prefix>.vocab");
   option("model-type", po::value<std::string>()->default_value("unigram"),
          "unigram, bpe, char or word");
-  option("vocab-size", po::value<int>()->default_value(defaults.vocab_size),
+  option("vocab-size", po::value<int64_t>()->default_value(defaults.vocab_size),
          "vocabulary size, special symbols included");
   option("character-coverage",
          po::value<double>()->default_value(defaults.character_coverage, "0.9995"),
@@ -37,12 +37,12 @@ void train_command(const cli::CommonOptions& common, const po::variables_map& vm
   options.input_files = vm["input"].as<std::vector<std::string>>();
   options.model_prefix = vm["model-prefix"].as<std::string>();
   options.model_type = parse_tokenizer_model_type(vm["model-type"].as<std::string>());
-  options.vocab_size = vm["vocab-size"].as<int>();
-  options.character_coverage = vm["character-coverage"].as<double>();
+  options.vocab_size = static_cast<int>(cli::int_option(vm, "vocab-size", {1, 1e8}));
+  options.character_coverage = cli::number_option(vm, "character-coverage", {0.0, 1.0});
   if (vm.count("user-defined-symbols")) {
     options.user_defined_symbols = vm["user-defined-symbols"].as<std::vector<std::string>>();
   }
-  options.input_sentence_size = vm["input-sentence-size"].as<int64_t>();
+  options.input_sentence_size = cli::int_option(vm, "input-sentence-size", {0, 1e12});
   if (common.threads > 0) options.num_threads = common.threads;
   run_tokenizer_train(options, std::cerr);
 }

@@ -4,12 +4,20 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <torch/cuda.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <thread>
+
+#include "core/checkpoint.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp {
 namespace {
@@ -85,12 +93,95 @@ TEST_P(AppsTest, BadConfigExitsTwoNamingFileAndLine) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+TEST_P(AppsTest, ADirectoryAsConfigExitsTwoNamingIt) {
+  if (GetParam() == "lstm-tokenizer") GTEST_SKIP() << "lstm-tokenizer takes no config";
+  const test::TempDir dir("apps_config_dir");
+  const auto r = run(exe_ + " " + first_command(GetParam()) + " --config " + dir.path().string() +
+                     " --output-dir " + (dir / "run"));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find(dir.path().string() + ": is a directory, expected a YAML config file"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_P(AppsTest, ANegativeSeedExitsTwo) {
+  const auto r = run(exe_ + " " + first_command(GetParam()) + " --seed -1");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("--seed: expected an integer from 0 to"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
 TEST_P(AppsTest, MissingCudaDeviceExitsTwo) {
   if (GetParam() == "lstm-tokenizer") GTEST_SKIP() << "lstm-tokenizer runs on the CPU only";
   if (torch_has_cuda()) GTEST_SKIP() << "a GPU is present";
   const auto r = run(exe_ + " " + first_command(GetParam()) + " --device cuda:7");
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("cuda:7"), std::string::npos) << r.err;
+}
+
+TEST(LmExecutable, NegativeBatchSizeAndBpttExitTwo) {
+  const std::string exe = bin_dir() + "/lstm-lm";
+  if (!fs::exists(exe)) GTEST_SKIP() << exe << " is not built";
+  for (const std::string option : {"--batch-size -3", "--bptt -7"}) {
+    const auto r = run(exe + " eval --checkpoint none.pt " + option);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(option.substr(0, option.find(' ')) + ": value " +
+                         option.substr(option.find(' ') + 1) + " out of range [0, 1e+06]"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
+// A SIGTERM during training: the step finishes, latest.pt is saved, one line says how to
+// resume, and the exit status is 128 + 15.
+TEST(LmExecutable, SigtermSavesLatestAndSaysHowToResume) {
+  const std::string exe = bin_dir() + "/lstm-lm";
+  if (!fs::exists(exe)) GTEST_SKIP() << exe << " is not built";
+  const test::TempDir dir("apps_sigterm");
+  std::mt19937 rng(3);
+  const std::vector<std::string> words = {"the", "cat", "sat", "on", "a", "mat", "dog", "ran"};
+  for (const char* split : {"train.txt", "valid.txt"}) {
+    std::ofstream out(dir / split);
+    for (int line = 0; line < 200; ++line) {
+      for (int w = 0; w < 8; ++w) out << words[rng() % words.size()] << (w < 7 ? " " : "\n");
+    }
+  }
+  std::ofstream(dir / "lm.yaml") << "data: {dir: " << dir.path().string()
+                                 << ", batch_size: 4, bptt: 8}\n"
+                                    "model: {embedding_size: 16, hidden_size: 16, num_layers: 1}\n"
+                                    "train: {epochs: 100000, log_every: 1, optimizer: adam, "
+                                    "lr: 0.01}\n";
+  const std::string run_dir = dir / "run";
+  const std::string err_file = dir / "stderr.txt";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string cmd = "exec " + exe + " train --config " + (dir / "lm.yaml") +
+                            " --output-dir " + run_dir + " 2>" + err_file + " >/dev/null";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until training has logged a step, so that the signal arrives inside the loop.
+  const auto metrics = fs::path(run_dir) / "metrics.jsonl";
+  for (int i = 0; i < 1200 && !(fs::exists(metrics) && fs::file_size(metrics) > 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(fs::exists(metrics) && fs::file_size(metrics) > 0) << "training did not start";
+  ::kill(child, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  std::ifstream in(err_file);
+  const std::string err((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status) << "\n" << err;
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << err;
+  const std::string latest = (fs::path(run_dir) / "latest.pt").string();
+  EXPECT_NE(err.find("lstm-lm: interrupted by SIGTERM after step "), std::string::npos) << err;
+  EXPECT_NE(err.find("--resume " + latest + "\n"), std::string::npos) << err;
+  EXPECT_GT(read_checkpoint_meta(latest, "lm").step, 0);
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Executables, AppsTest,

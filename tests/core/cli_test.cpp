@@ -4,10 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <boost/program_options.hpp>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
 #include "core/error.h"
+#include "core/signals.h"
 
 namespace lstmnlp::cli {
 namespace {
@@ -47,6 +51,23 @@ int run(std::vector<std::string> args, CommonOptions* seen = nullptr, int* count
                       [](const CommonOptions&, const po::variables_map&) {
                         TORCH_CHECK(false, "hidden_size must be positive");
                       }});
+  commands.push_back({"sized",
+                      "a range-checked size",
+                      [](po::options_description& d) {
+                        d.add_options()("batch-size", po::value<int64_t>()->default_value(0), "");
+                      },
+                      {},
+                      [=](const CommonOptions&, const po::variables_map& vm) {
+                        const auto size = int_option(vm, "batch-size", {0, 100});
+                        if (count) *count = static_cast<int>(size);
+                      }});
+  commands.push_back({"interrupted",
+                      "stops on a signal",
+                      nullptr,
+                      {},
+                      [](const CommonOptions&, const po::variables_map&) {
+                        throw signals::Interrupted(SIGTERM, "interrupted by SIGTERM");
+                      }});
   Command flags{"flags",
                 "config flags",
                 nullptr,
@@ -62,7 +83,14 @@ int run(std::vector<std::string> args, CommonOptions* seen = nullptr, int* count
   args.insert(args.begin(), "prog");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
-  return run_app(static_cast<int>(argv.size()), argv.data(), "prog", "A test program.", commands);
+  // run_app re-executes its process once with faster runtime settings; here that process is the
+  // test binary, which would start the whole suite again with these arguments (and ctest then
+  // reported the test as skipped, from the suite's own skips).
+  ::setenv("LSTMNLP_NO_REEXEC", "1", /*overwrite=*/1);
+  const int status =
+      run_app(static_cast<int>(argv.size()), argv.data(), "prog", "A test program.", commands);
+  ::unsetenv("LSTMNLP_NO_REEXEC");
+  return status;
 }
 
 TEST(Cli, SuccessParsesCommonAndOwnOptions) {
@@ -158,6 +186,30 @@ TEST(Cli, InputErrorsExitTwoAndInternalErrorsExitOne) {
   EXPECT_EQ(err, "prog: error: data.txt:3: ragged row\n");
   EXPECT_EQ(run({"torch-check"}), 2);
   EXPECT_EQ(run({"crash"}), 1);
+}
+
+TEST(Cli, NegativeNumbersGetTheRangeChecksOfConfigKeys) {
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(run({"ok", "--seed", "-1"}), 2);
+  EXPECT_EQ(run({"sized", "--batch-size", "-3"}), 2);
+  EXPECT_EQ(run({"ok", "--seed", "18446744073709551616"}), 2);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--seed: expected an integer from 0 to 18446744073709551615, got '-1'"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("--batch-size: value -3 out of range [0, 100]"), std::string::npos) << err;
+  int count = -1;
+  EXPECT_EQ(run({"sized", "--batch-size", "7"}, nullptr, &count), 0);
+  EXPECT_EQ(count, 7);
+  CommonOptions seen;
+  EXPECT_EQ(run({"ok", "--seed", "18446744073709551615"}, &seen), 0);
+  EXPECT_EQ(seen.seed, UINT64_MAX);
+}
+
+TEST(Cli, AnInterruptionExitsWith128PlusTheSignal) {
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(run({"interrupted"}), 128 + SIGTERM);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "prog: interrupted by SIGTERM\n");
 }
 
 TEST(Cli, DeviceResolution) {

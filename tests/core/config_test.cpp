@@ -107,6 +107,66 @@ TEST_F(ConfigTest, RejectsWrongType) {
   EXPECT_NE(list_err.find("expected a list of strings"), std::string::npos) << list_err;
 }
 
+TEST_F(ConfigTest, RejectsDuplicateKeysNamingBothLines) {
+  // yaml-cpp keeps the first value; the second would never be range-checked.
+  const std::string err = error_of("train:\n  lr: 1.0\n  epochs: 2\n  lr: 5000\n");
+  EXPECT_NE(err.find(path_ + ":4: duplicate key 'train.lr' (first at " + path_ + ":2)"),
+            std::string::npos)
+      << err;
+  const std::string sections = error_of("train:\n  lr: 1.0\ndata:\n  dir: x\ntrain:\n  lr: 2\n");
+  EXPECT_NE(sections.find(":5: duplicate key 'train' (first at " + path_ + ":1)"),
+            std::string::npos)
+      << sections;
+  EXPECT_NE(error_of("", {"train={lr: 1, lr: 2}"}).find("--set train={lr: 1, lr: 2}: duplicate"),
+            std::string::npos);
+}
+
+// Ten levels of ten aliases each: 10^6 values once expanded, from 100 bytes of YAML.
+std::string alias_bomb() {
+  std::string text = "[&a0 [x, x, x, x, x, x, x, x, x, x]";
+  for (int level = 1; level < 6; ++level) {
+    const std::string prev = "*a" + std::to_string(level - 1);
+    text += ", &a" + std::to_string(level) + " [" + prev;
+    for (int i = 1; i < 10; ++i) text += ", " + prev;
+    text += "]";
+  }
+  return text + "]";
+}
+
+TEST_F(ConfigTest, RefusesAliasBombsInFilesAndOverrides) {
+  const std::string in_file = error_of("data:\n  files: " + alias_bomb() + "\n");
+  EXPECT_NE(in_file.find(path_ + ":"), std::string::npos) << in_file;
+  EXPECT_NE(in_file.find("aliases are expanded; refused"), std::string::npos) << in_file;
+  const std::string in_set = error_of("", {"data.files=" + alias_bomb()});
+  EXPECT_NE(in_set.find("--set data.files="), std::string::npos) << in_set.substr(0, 200);
+  EXPECT_NE(in_set.find("aliases are expanded; refused"), std::string::npos) << in_set;
+}
+
+TEST_F(ConfigTest, RefusesDeepNestingSayingSo) {
+  const std::string deep(10000, '[');
+  const std::string in_file = error_of("data:\n  files: " + deep + "\n");
+  EXPECT_NE(in_file.find(path_ + ":2: nested deeper than 64 levels"), std::string::npos) << in_file;
+  const std::string in_set = error_of("", {"data.files=" + deep});
+  EXPECT_NE(in_set.find("nested deeper than 64 levels"), std::string::npos)
+      << in_set.substr(0, 200);
+  // Block nesting, which the flow-bracket scan does not see, is refused after parsing.
+  std::string block = "data:\n";
+  for (int i = 0; i < 80; ++i)
+    block += std::string(2 * (i + 1), ' ') + "k" + std::to_string(i) + ":\n";
+  EXPECT_NE(error_of(block).find("nested deeper than 64 levels"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ADirectoryIsNotAConfig) {
+  const auto dir = std::filesystem::temp_directory_path();
+  try {
+    load<TestConfig>(dir.string());
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              dir.string() + ": is a directory, expected a YAML config file");
+  }
+}
+
 TEST_F(ConfigTest, RejectsOutOfRange) {
   const std::string err = error_of("train:\n  lr: -1\n");
   EXPECT_NE(err.find(":2:"), std::string::npos) << err;

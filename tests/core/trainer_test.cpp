@@ -10,6 +10,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/signals.h"
 #include "tests/test_util.h"
 
 namespace lstmnlp {
@@ -61,6 +62,21 @@ class RegressionTask : public TrainTask {
   int64_t calls_ = 0;
 };
 
+// Sends itself `signal` during its `at`-th training step, as a user's Ctrl-C or kill would.
+class SignalledTask : public RegressionTask {
+ public:
+  SignalledTask(int at, int signal) : at_(at), signal_(signal) {}
+  StepResult train_step(int64_t epoch, int64_t index) override {
+    if (++steps_ == at_) ::raise(signal_);
+    return RegressionTask::train_step(epoch, index);
+  }
+
+ private:
+  int at_;
+  int signal_;
+  int steps_ = 0;
+};
+
 class TrainerTest : public ::testing::Test {
  protected:
   TrainerOptions options(const std::string& sub, int64_t max_steps,
@@ -110,6 +126,36 @@ TEST_F(TrainerTest, ResumeContinuesTheSameRunExactly) {
   for (size_t i = 0; i < straight.model_->parameters().size(); ++i) {
     EXPECT_TRUE(torch::equal(straight.model_->parameters()[i], second.model_->parameters()[i]));
   }
+}
+
+TEST_F(TrainerTest, ASignalFinishesTheStepSavesLatestAndSaysHowToResume) {
+  torch::manual_seed(11);
+  RegressionTask straight;
+  Trainer(straight, options("straight", 0)).run();
+
+  torch::manual_seed(11);
+  SignalledTask first(/*at=*/7, SIGTERM);
+  const auto latest = (dir_ / "signal" / "latest.pt").string();
+  try {
+    Trainer(first, options("signal", 0)).run();
+    FAIL() << "expected signals::Interrupted";
+  } catch (const signals::Interrupted& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(e.signal(), SIGTERM);
+    EXPECT_NE(msg.find("SIGTERM after step 7"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--resume " + latest), std::string::npos) << msg;
+  }
+  EXPECT_EQ(first.losses.size(), 7u);
+  EXPECT_EQ(read_checkpoint_meta(latest).step, 7);
+
+  // The saved state continues the same run exactly.
+  torch::manual_seed(12345);
+  RegressionTask second;
+  Trainer(second, options("signal", 0, latest)).run();
+  std::vector<double> joined = first.losses;
+  joined.insert(joined.end(), second.losses.begin(), second.losses.end());
+  ASSERT_EQ(joined.size(), straight.losses.size());
+  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], straight.losses[i]) << i + 1;
 }
 
 TEST_F(TrainerTest, ResumeDropsMetricsRecordsPastTheCheckpoint) {

@@ -90,6 +90,15 @@ TEST(LmData, MissingAndEmptyCorporaNameTheFile) {
   EXPECT_NE(message.find("empty"), std::string::npos) << message;
 }
 
+TEST(LmData, InvalidUtf8AndFoldersNameTheFileAndLine) {
+  TempDir dir("lm_data_utf8");
+  testing::write_file(dir / "train.txt", "the cat\nsat on \xff\xfe mat\n");
+  auto message = input_error_of([&] { read_text(dir / "train.txt"); });
+  EXPECT_EQ(message, dir / "train.txt" + ":2: invalid UTF-8 (the corpus must be UTF-8 text)");
+  message = input_error_of([&] { read_text(dir.path().string()); });
+  EXPECT_EQ(message, dir.path().string() + ": is a directory, expected a text file");
+}
+
 TEST(LmData, SplitTextByLines) {
   Text text{"all.txt", {}};
   for (int i = 0; i < 100; ++i) text.lines.push_back(std::to_string(i));

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/checkpoint.h"
@@ -179,6 +180,102 @@ TEST_F(LmAppTest, MissingOrEmptyCorpusNamesTheFile) {
   eval.checkpoint = other / "no.pt";
   message = input_error_of([&] { run_lm_eval(eval, out); });
   EXPECT_NE(message.find(eval.checkpoint), std::string::npos) << message;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Every file of a folder with its bytes.
+std::map<std::string, std::string> snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    files[entry.path().filename().string()] = read_file(entry.path().string());
+  }
+  return files;
+}
+
+TEST(LmAppRunDir, TrainingIntoAnExistingRunIsRefusedUnlessOverwrite) {
+  TempDir dir("lm_app_again");
+  auto cfg = tiny_config(dir);
+  cfg.train.base.loop.epochs = 1;
+  LmTrainOptions options;
+  options.run_dir = dir / "run";
+  options.test_after = false;
+  std::ostringstream log;
+  run_lm_train(cfg, options, log);
+  const auto before = snapshot(options.run_dir);
+  const auto message = input_error_of([&] { run_lm_train(cfg, options, log); });
+  EXPECT_NE(message.find(options.run_dir + ": already holds a run"), std::string::npos) << message;
+  EXPECT_EQ(snapshot(options.run_dir), before);
+
+  options.overwrite = true;
+  run_lm_train(cfg, options, log);
+  // The old run's records are gone, not followed by the new run's.
+  std::ifstream in(dir / "run/metrics.jsonl");
+  std::map<std::pair<std::string, int64_t>, int> records;
+  for (std::string line; std::getline(in, line);) {
+    const auto r = nlohmann::json::parse(line);
+    ++records[{r["split"].get<std::string>(), r["step"].get<int64_t>()}];
+  }
+  ASSERT_FALSE(records.empty());
+  for (const auto& [key, count] : records) EXPECT_EQ(count, 1) << key.first << " " << key.second;
+}
+
+TEST(LmAppRunDir, ARejectedResumeWritesNothing) {
+  TempDir dir("lm_app_resume");
+  auto cfg = tiny_config(dir);
+  cfg.train.base.loop.epochs = 1;
+  LmTrainOptions options;
+  options.run_dir = dir / "run";
+  options.test_after = false;
+  std::ostringstream log;
+  run_lm_train(cfg, options, log);
+  const auto before = snapshot(options.run_dir);
+
+  auto bigger = cfg;
+  bigger.model.hidden_size = 32;
+  options.resume = dir / "run/latest.pt";
+  const auto message = input_error_of([&] { run_lm_train(bigger, options, log); });
+  EXPECT_NE(message.find("shape"), std::string::npos) << message;
+  EXPECT_EQ(snapshot(options.run_dir), before) << "config.yaml or another file was rewritten";
+}
+
+TEST(LmAppRunDir, ResumeFromAnotherAppsCheckpointOrAFolderSaysSo) {
+  TempDir dir("lm_app_kind");
+  auto cfg = tiny_config(dir);
+  torch::nn::Linear net(2, 2);
+  save_checkpoint(dir / "sentiment.pt", *net, nullptr, {"sentiment"});
+  LmTrainOptions options;
+  options.run_dir = dir / "run";
+  options.resume = dir / "sentiment.pt";
+  std::ostringstream log;
+  auto message = input_error_of([&] { run_lm_train(cfg, options, log); });
+  EXPECT_NE(message.find("this is a lstm-sentiment checkpoint, not a lstm-lm one"),
+            std::string::npos)
+      << message;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run"));
+
+  options.resume = dir.path().string();
+  message = input_error_of([&] { run_lm_train(cfg, options, log); });
+  EXPECT_NE(message.find("is a directory, expected a checkpoint file"), std::string::npos)
+      << message;
+  message = input_error_of([&] { load_lm(dir.path().string()); });
+  EXPECT_NE(message.find("is a directory, expected a checkpoint file"), std::string::npos)
+      << message;
+}
+
+TEST(LmAppRunDir, SizesTooLargeToAllocateNameTheKey) {
+  TempDir dir("lm_app_huge");
+  auto cfg = tiny_config(dir);
+  cfg.model.hidden_size = 1000000;
+  LmTrainOptions options;
+  options.run_dir = dir / "run";
+  std::ostringstream log;
+  const auto message = input_error_of([&] { run_lm_train(cfg, options, log); });
+  EXPECT_NE(message.find("model.hidden_size=1000000"), std::string::npos) << message;
+  EXPECT_NE(message.find("more than this machine's"), std::string::npos) << message;
 }
 
 TEST(LmAppSentencePiece, ReportsPerTokenAndPerWordPerplexity) {

@@ -20,6 +20,7 @@ namespace lstmnlp::qa {
 namespace {
 
 namespace fs = std::filesystem;
+using test::input_error_of;
 using test::TempDir;
 
 std::string data_dir() {
@@ -140,7 +141,12 @@ TEST(QaTrainTest, ShortRunBeatsFirstSentenceBaselineAndPredictRoundTrips) {
                         &err),
             2)
       << err;
-  EXPECT_NE(err.find("is the data file itself"), std::string::npos) << err;
+  EXPECT_NE(err.find("is the same file as the input"), std::string::npos) << err;
+  // A second train into the run is refused before it reads anything into the run directory.
+  const auto best_size = fs::file_size(dir / "run/best.pt");
+  EXPECT_NE(input_error_of([&] { run_qa_train(cfg, train, log); }).find("already holds a run"),
+            std::string::npos);
+  EXPECT_EQ(fs::file_size(dir / "run/best.pt"), best_size);
   std::ofstream(dir / "passage.txt") << slice.paragraphs[0].context;
   EXPECT_EQ(exit_status(exe + " answer --checkpoint " + (dir / "run") + " --context " +
                         (dir / "passage.txt") + " --question '" + "What is it?" + "'"),

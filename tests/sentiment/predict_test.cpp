@@ -1,16 +1,20 @@
 #include "models/sentiment/predict.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "core/error.h"
+#include "core/signals.h"
 #include "datasets/length_batching.h"
 #include "models/sentiment/sentiment_app.h"
 #include "tests/test_util.h"
@@ -207,6 +211,123 @@ TEST_F(SentimentPredictTest, MissingInputIsAnInputError) {
   options.inputs = {(dir_ / "no_such.txt").string()};
   std::ostringstream log;
   EXPECT_THROW(run_sentiment_predict(options, log), InputError);
+}
+
+TEST_F(SentimentPredictTest, AnOutputThatIsAnInputIsRefusedAndTheInputKept) {
+  const std::string text = "a good film\na bad plot\n";
+  const auto input = write("same.txt", text);
+  fs::remove(dir_ / "same_link.txt");
+  fs::remove(dir_ / "same_hard.txt");
+  fs::create_symlink(input, dir_ / "same_link.txt");
+  fs::create_hard_link(input, dir_ / "same_hard.txt");
+  for (const auto& output :
+       {input, (dir_ / "." / "same.txt").string(), (dir_ / "same_link.txt").string(),
+        (dir_ / "same_hard.txt").string()}) {
+    SentimentPredictOptions options;
+    options.checkpoint = (dir_ / "run").string();
+    options.inputs = {input};
+    options.output = output;
+    std::ostringstream log;
+    const auto message = test::input_error_of([&] { run_sentiment_predict(options, log); });
+    EXPECT_NE(message.find("is the same file as the input"), std::string::npos) << message;
+    EXPECT_EQ(read(input), text) << output;
+  }
+}
+
+TEST_F(SentimentPredictTest, AFailedWriteLeavesNeitherOutputNorTemporaryFile) {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "a good film and a bad plot\n";
+  SentimentPredictOptions options;
+  options.checkpoint = (dir_ / "run").string();
+  options.inputs = {write("long.txt", text)};
+  const auto out_dir = dir_ / "failed";
+  fs::create_directories(out_dir);
+  options.output = (out_dir / "labels.tsv").string();
+  options.chunk_lines = 100;
+  // A file size limit fails the writes as a full disk would.
+  struct rlimit old_limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 20000;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::ostringstream log;
+  const auto message = test::input_error_of([&] { run_sentiment_predict(options, log); });
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(message.find(options.output + ": cannot write the predictions"), std::string::npos)
+      << message;
+  EXPECT_TRUE(fs::is_empty(out_dir)) << "a partial output or temporary file was left";
+}
+
+TEST_F(SentimentPredictTest, AStopRequestRemovesTheTemporaryFile) {
+  std::string text;
+  for (int i = 0; i < 50000; ++i) text += i % 2 ? "a good film\n" : "a bad plot\n";
+  SentimentPredictOptions options;
+  options.checkpoint = (dir_ / "run").string();
+  options.inputs = {write("stopped.txt", text)};
+  const auto out_dir = dir_ / "stopped";
+  fs::create_directories(out_dir);
+  options.output = (out_dir / "labels.tsv").string();
+  options.chunk_lines = 64;
+  // As SIGINT would, once predict is writing its temporary file.
+  std::thread stopper([&] {
+    const auto temp = options.output + ".tmp-" + std::to_string(::getpid());
+    for (int i = 0; i < 20000 && !fs::exists(temp); ++i) ::usleep(500);
+    signals::request_stop(SIGINT);
+  });
+  std::ostringstream log;
+  int stopped_by = 0;
+  try {
+    run_sentiment_predict(options, log);
+  } catch (const signals::Interrupted& e) {
+    stopped_by = e.signal();
+    EXPECT_NE(std::string(e.what()).find(options.output + " was not written"), std::string::npos)
+        << e.what();
+  }
+  stopper.join();
+  signals::clear_stop();
+  EXPECT_EQ(stopped_by, SIGINT);
+  EXPECT_TRUE(fs::is_empty(out_dir)) << "a partial output or temporary file was left";
+}
+
+TEST_F(SentimentPredictTest, AFullDiskNamesTheOutput) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  SentimentPredictOptions options;
+  options.checkpoint = (dir_ / "run").string();
+  options.inputs = {write("full.txt", "a good film\n")};
+  options.output = "/dev/full";
+  std::ostringstream log;
+  const auto message = test::input_error_of([&] { run_sentiment_predict(options, log); });
+  EXPECT_EQ(message.rfind("/dev/full: ", 0), 0u) << message;
+  EXPECT_NE(message.find("No space left on device"), std::string::npos) << message;
+}
+
+TEST_F(SentimentPredictTest, EvalOfAnUnknownExtensionNamesTheFormatOption) {
+  const auto path = write("eval.txt", "sentence\tlabel\na good film\tpos\n");
+  SentimentEvalOptions options;
+  options.checkpoint = (dir_ / "run").string();
+  options.input = path;
+  std::ostringstream out;
+  const auto message = test::input_error_of([&] { run_sentiment_eval(options, out); });
+  EXPECT_NE(message.find(path + ": cannot tell the format from the extension '.txt'"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("pass --format tsv"), std::string::npos) << message;
+  EXPECT_EQ(message.find("data.format"), std::string::npos) << message;
+}
+
+TEST_F(SentimentPredictTest, TrainingAgainIntoTheRunIsRefused) {
+  SentimentConfig cfg;
+  cfg.data.train = (dir_ / "train.tsv").string();
+  cfg.data.dev = cfg.data.train;
+  SentimentTrainOptions options;
+  options.run_dir = (dir_ / "run").string();
+  const auto best = read((dir_ / "run" / "best.pt").string());
+  std::ostringstream log;
+  const auto message = test::input_error_of([&] { run_sentiment_train(cfg, options, log); });
+  EXPECT_NE(message.find(options.run_dir + ": already holds a run"), std::string::npos) << message;
+  EXPECT_EQ(read((dir_ / "run" / "best.pt").string()), best);
 }
 
 TEST_F(SentimentPredictTest, EvalRejectsLabelUnseenInTraining) {
