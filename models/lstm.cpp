@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "models/lstm_kernels.h"
+#include "models/lstm_profile.h"
 
 namespace lstmnlp {
 
@@ -170,8 +171,12 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
 
   // Input projection for all steps as one product; the recurrence adds h·W_hh^T in place.
   Tensor x2 = in.x.view({T * B, F});
-  Tensor gates = in.b_ih.defined() ? torch::addmm(in.b_ih + in.b_hh, x2, in.w_ih.t())
-                                   : torch::mm(x2, in.w_ih.t());
+  Tensor gates;
+  {
+    profile::Scope scope(profile::Phase::kInputProjection);
+    gates = in.b_ih.defined() ? torch::addmm(in.b_ih + in.b_hh, x2, in.w_ih.t())
+                              : torch::mm(x2, in.w_ih.t());
+  }
   gates = gates.view({T, B, GH});
   // The recurrent product is computed as W_hh·h^T, (G*H, B), and added transposed: with B
   // small, OpenBLAS runs this orientation about 25% faster than h·W_hh^T.
@@ -193,10 +198,17 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
     Tensor h_prev = s == 0 ? in.h0 : slot(hs, prev_t, full_h);
     Tensor c_prev = s == 0 ? in.c0 : slot(cs, prev_t, keep);
     Tensor g_t = gates[t];
-    torch::mm_out(recurrent, in.w_hh, h_prev.t());
-    g_t.add_(recurrent.t());
+    {
+      profile::Scope scope(profile::Phase::kRecurrentProduct);
+      torch::mm_out(recurrent, in.w_hh, h_prev.t());
+    }
+    {
+      profile::Scope scope(profile::Phase::kRecurrentAdd);
+      g_t.add_(recurrent.t());
+    }
     Tensor h_t = slot(hs, t, full_h), c_t = slot(cs, t, keep);
     Tensor out_t = out[t];
+    profile::Scope gate_scope(profile::Phase::kGates);
     if (fused) {
       AT_DISPATCH_FLOATING_TYPES(in.x.scalar_type(), "lstm_forward_step", [&] {
         ForwardStep<scalar_t> st{g_t.data_ptr<scalar_t>(),
@@ -304,33 +316,38 @@ class LSTMLayerFunction : public torch::autograd::Function<LSTMLayerFunction> {
       Tensor c_prev = s == 0 ? c0 : cs[time_at(s - 1, T, reverse)];
       Tensor g_t = gates[t], dg_t = dgates[t], c_t = cs[t];
       Tensor go_t = grad_out.defined() ? grad_out[t] : zero_row;
-      if (fused) {
-        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_backward_step", [&] {
-          BackwardStep<scalar_t> st{g_t.data_ptr<scalar_t>(),
-                                    c_prev.data_ptr<scalar_t>(),
-                                    c_t.data_ptr<scalar_t>(),
-                                    go_t.data_ptr<scalar_t>(),
-                                    go_t.stride(0),
-                                    dh.data_ptr<scalar_t>(),
-                                    dc.data_ptr<scalar_t>(),
-                                    dg_t.data_ptr<scalar_t>(),
-                                    w_c.defined() ? w_c.data_ptr<scalar_t>() : nullptr,
-                                    has_lengths ? lengths.data_ptr<int64_t>() : nullptr,
-                                    t,
-                                    B,
-                                    H};
-          fused_backward_step(st, cell);
-        });
-      } else {
-        generic_backward_step(g_t, c_prev, c_t, go_t, dh, dc, dg_t, w_c,
-                              has_lengths ? active[t] : Tensor(), cell);
+      {
+        profile::Scope gate_scope(profile::Phase::kGatesBackward);
+        if (fused) {
+          AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_backward_step", [&] {
+            BackwardStep<scalar_t> st{g_t.data_ptr<scalar_t>(),
+                                      c_prev.data_ptr<scalar_t>(),
+                                      c_t.data_ptr<scalar_t>(),
+                                      go_t.data_ptr<scalar_t>(),
+                                      go_t.stride(0),
+                                      dh.data_ptr<scalar_t>(),
+                                      dc.data_ptr<scalar_t>(),
+                                      dg_t.data_ptr<scalar_t>(),
+                                      w_c.defined() ? w_c.data_ptr<scalar_t>() : nullptr,
+                                      has_lengths ? lengths.data_ptr<int64_t>() : nullptr,
+                                      t,
+                                      B,
+                                      H};
+            fused_backward_step(st, cell);
+          });
+        } else {
+          generic_backward_step(g_t, c_prev, c_t, go_t, dh, dc, dg_t, w_c,
+                                has_lengths ? active[t] : Tensor(), cell);
+        }
       }
       // dh += dgates_t·W_hh, computed transposed as in the forward.
+      profile::Scope grad_scope(profile::Phase::kRecurrentGrad);
       torch::mm_out(recurrent_grad, w_hh_t, dg_t.t());
       dh.add_(recurrent_grad.t());
     }
 
     // All weight and input gradients as single products over every step.
+    profile::Scope products_scope(profile::Phase::kWeightProducts);
     Tensor dg2 = dgates.view({T * B, GH});
     variable_list result(kNumInputs + 1);  // the tensor inputs, then `aux`
     if (ctx->needs_input_grad(kX)) result[kX] = dg2.mm(w_ih).view({T, B, F});

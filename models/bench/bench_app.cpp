@@ -17,7 +17,9 @@
 
 #include "core/io.h"
 #include "core/runtime_env.h"
+#include "models/bench/onednn_lstm.h"
 #include "models/lstm.h"
+#include "models/lstm_profile.h"
 
 namespace lstmnlp::bench {
 namespace {
@@ -177,8 +179,66 @@ void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
+// Floating-point operations per token of one round in `mode`: the input and recurrent products
+// of every layer and direction (2·4H·(F+H) each); a backward costs twice the forward.
+double flops_per_token(const BenchConfig& config, int64_t hidden, const std::string& mode) {
+  const int64_t D = config.bidirectional ? 2 : 1;
+  const int64_t input = config.input_size > 0 ? config.input_size : hidden;
+  double forward = 0;
+  for (int64_t l = 0; l < config.layers; ++l) {
+    const int64_t features = l == 0 ? input : D * hidden;
+    forward += static_cast<double>(D) * 2.0 * 4.0 * hidden * (features + hidden);
+  }
+  return mode == "forward_backward" ? 3.0 * forward : forward;
+}
+
+// The machine's SGEMM rate at the current thread setting: the median of a few N³ products.
+double sgemm_ceiling_flops(const torch::Device& device, int64_t n) {
+  constexpr int kRounds = 5;
+  const auto opts = torch::TensorOptions().device(device);
+  Tensor a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
+  Tensor c = torch::empty({n, n}, opts);
+  std::vector<double> seconds;
+  for (int i = 0; i < kRounds + 1; ++i) {
+    synchronize(device);
+    const auto start = Clock::now();
+    torch::mm_out(c, a, b);
+    synchronize(device);
+    if (i > 0) seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return 2.0 * n * n * n / median(seconds);
+}
+
+double max_diff(const RoundResult& a, const RoundResult& b) {
+  double diff = std::max({max_diff(a.output, b.output), max_diff(a.h_n, b.h_n),
+                          max_diff(a.c_n, b.c_n), max_diff(a.input_grad, b.input_grad)});
+  // Every implementation lists its parameters in torch's order.
+  for (size_t i = 0; i < a.param_grads.size() && i < b.param_grads.size(); ++i) {
+    diff = std::max(diff, max_diff(a.param_grads[i], b.param_grads[i]));
+  }
+  return diff;
+}
+
+// oneDNN's round, or an empty function when it cannot run here.
+RoundFn make_onednn_round(const torch::nn::LSTM& reference, const std::string& mode,
+                          const Tensor& x, const Tensor& grad_out, std::string* why) {
+  *why = x.device().is_cpu() ? onednn_unavailable_reason(reference) : "oneDNN column: CPU only";
+  if (!why->empty()) return {};
+  auto lstm = std::make_shared<OneDnnLstm>(reference, mode, x.size(0), x.size(1));
+  return [lstm, x, grad_out]() {
+    OneDnnResult o = lstm->run(x, grad_out);
+    RoundResult r;
+    r.output = o.output;
+    r.h_n = o.h_n;
+    r.c_n = o.c_n;
+    r.input_grad = o.input_grad;
+    r.param_grads = o.param_grads;
+    return r;
+  };
+}
+
 BenchRow bench_one(const BenchConfig& config, int64_t hidden, const std::string& mode,
-                   const torch::Device& device) {
+                   const torch::Device& device, double ceiling_flops) {
   const int64_t input = config.input_size > 0 ? config.input_size : hidden;
   torch::manual_seed(config.seed);
   // dropout stays 0 so that both implementations compute the same function in training mode.
@@ -192,13 +252,17 @@ BenchRow bench_one(const BenchConfig& config, int64_t hidden, const std::string&
   Tensor x = torch::randn({config.steps, config.batch, input}, opts);
   Tensor grad_out = torch::randn({config.steps, config.batch, D * hidden}, opts);
 
-  RoundFn rounds[2] = {make_round(reference, mode, x, grad_out),
-                       make_round(custom, mode, x, grad_out)};
-  std::vector<double> seconds[2];
-  RoundResult last[2];
+  BenchRow row;
+  std::vector<RoundFn> rounds = {make_round(reference, mode, x, grad_out),
+                                 make_round(custom, mode, x, grad_out),
+                                 make_onednn_round(reference, mode, x, grad_out, &row.onednn_note)};
+  if (!rounds.back()) rounds.pop_back();
+  const size_t n = rounds.size();
+  std::vector<std::vector<double>> seconds(n);
+  std::vector<RoundResult> last(n);
   for (int64_t rep = 0; rep < config.warmup + config.repetitions; ++rep) {
-    for (int k = 0; k < 2; ++k) {
-      const int which = (rep % 2 == 0) ? k : 1 - k;  // alternate who goes first
+    for (size_t k = 0; k < n; ++k) {
+      const size_t which = (k + static_cast<size_t>(rep)) % n;  // rotate who goes first
       synchronize(device);
       const auto start = Clock::now();
       last[which] = rounds[which]();
@@ -208,7 +272,6 @@ BenchRow bench_one(const BenchConfig& config, int64_t hidden, const std::string&
     }
   }
 
-  BenchRow row;
   row.mode = mode;
   row.steps = config.steps;
   row.batch = config.batch;
@@ -221,18 +284,19 @@ BenchRow bench_one(const BenchConfig& config, int64_t hidden, const std::string&
   row.torch_tokens_per_s = tokens / median(seconds[0]);
   row.custom_tokens_per_s = tokens / median(seconds[1]);
   row.speedup = row.custom_tokens_per_s / row.torch_tokens_per_s;
-
-  const RoundResult &a = last[0], &b = last[1];
-  double diff = std::max({max_diff(a.output, b.output), max_diff(a.h_n, b.h_n),
-                          max_diff(a.c_n, b.c_n), max_diff(a.input_grad, b.input_grad)});
-  // Both modules list their parameters in torch's order with torch's names.
-  for (size_t i = 0; i < a.param_grads.size() && i < b.param_grads.size(); ++i) {
-    diff = std::max(diff, max_diff(a.param_grads[i], b.param_grads[i]));
+  row.max_abs_diff = max_diff(last[0], last[1]);
+  if (n == 3) {
+    row.onednn_tokens_per_s = tokens / median(seconds[2]);
+    row.speedup_vs_onednn = row.custom_tokens_per_s / row.onednn_tokens_per_s;
+    row.onednn_max_abs_diff = max_diff(last[0], last[2]);
   }
-  row.max_abs_diff = diff;
+  if (ceiling_flops > 0) {
+    row.ceiling_tokens_per_s = ceiling_flops / flops_per_token(config, hidden, mode);
+    row.fraction_of_ceiling = row.custom_tokens_per_s / row.ceiling_tokens_per_s;
+  }
 
   if (device.is_cpu()) {
-    last[0] = last[1] = RoundResult();  // release before measuring
+    last.assign(n, RoundResult());  // release before measuring
     int64_t* peaks[2] = {&row.torch_peak_bytes, &row.custom_peak_bytes};
     for (int k = 0; k < 2; ++k) {
       counting_allocator().start();
@@ -279,50 +343,149 @@ std::vector<BenchRow> run_lstm_bench(const BenchConfig& config) {
   const torch::Device device(config.device);
   if (device.is_cpu()) counting_allocator();  // install before any benchmark tensor exists
 
+  const double ceiling = config.ceiling ? sgemm_ceiling_flops(device, config.ceiling_size) : 0.0;
   std::vector<BenchRow> rows;
   for (int64_t hidden : config.hidden_sizes) {
-    for (const auto& mode : config.modes) rows.push_back(bench_one(config, hidden, mode, device));
+    for (const auto& mode : config.modes) {
+      rows.push_back(bench_one(config, hidden, mode, device, ceiling));
+      rows.back().ceiling_gflops = ceiling / 1e9;
+    }
   }
   return rows;
 }
 
 std::string lstm_bench_markdown(const std::vector<BenchRow>& rows) {
   std::ostringstream s;
-  s << "lstmnlp::LSTM vs torch::nn::LSTM: median tokens/s (T*B per second) over interleaved "
-       "rounds; peak = max bytes of LibTorch CPU tensors allocated during one round\n\n";
+  s << "lstmnlp::LSTM (custom) vs torch::nn::LSTM and oneDNN's LSTM primitive: median tokens/s "
+       "(T*B per second) over interleaved rounds; ceiling = tokens/s at the SGEMM rate "
+       "measured in this run";
+  if (!rows.empty() && rows.front().ceiling_gflops > 0) {
+    s << " (" << format_double(rows.front().ceiling_gflops, "%.1f") << " GFLOP/s)";
+  }
+  s << "; peak = max bytes of LibTorch CPU tensors allocated during one round\n\n";
   s << "| mode | T | B | input | hidden | layers | bi | device | torch tok/s | custom tok/s | "
-       "speedup | max abs diff | torch peak MiB | custom peak MiB |\n";
-  s << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+       "oneDNN tok/s | custom/torch | custom/oneDNN | custom % of ceiling | max abs diff | "
+       "oneDNN diff | torch peak MiB | custom peak MiB |\n";
+  s << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  std::string note;
   for (const auto& r : rows) {
+    const bool dnnl = r.onednn_tokens_per_s > 0;
+    if (!dnnl && note.empty()) note = r.onednn_note;
     s << "| " << r.mode << " | " << r.steps << " | " << r.batch << " | " << r.input_size << " | "
       << r.hidden_size << " | " << r.layers << " | " << (r.bidirectional ? "yes" : "no") << " | "
       << r.device << " | " << format_double(r.torch_tokens_per_s, "%.0f") << " | "
-      << format_double(r.custom_tokens_per_s, "%.0f") << " | " << format_double(r.speedup, "%.2fx")
-      << " | " << format_double(r.max_abs_diff, "%.1e") << " | " << format_mib(r.torch_peak_bytes)
-      << " | " << format_mib(r.custom_peak_bytes) << " |\n";
+      << format_double(r.custom_tokens_per_s, "%.0f") << " | "
+      << (dnnl ? format_double(r.onednn_tokens_per_s, "%.0f") : "n/a") << " | "
+      << format_double(r.speedup, "%.2fx") << " | "
+      << (dnnl ? format_double(r.speedup_vs_onednn, "%.2fx") : "n/a") << " | "
+      << (r.fraction_of_ceiling > 0 ? format_double(100.0 * r.fraction_of_ceiling, "%.0f%%")
+                                    : "n/a")
+      << " | " << format_double(r.max_abs_diff, "%.1e") << " | "
+      << (dnnl ? format_double(r.onednn_max_abs_diff, "%.1e") : "n/a") << " | "
+      << format_mib(r.torch_peak_bytes) << " | " << format_mib(r.custom_peak_bytes) << " |\n";
   }
+  if (!note.empty()) s << "\n" << note << "\n";
   return s.str();
 }
 
 nlohmann::json lstm_bench_json(const std::vector<BenchRow>& rows) {
   nlohmann::json array = nlohmann::json::array();
   for (const auto& r : rows) {
-    array.push_back({{"mode", r.mode},
-                     {"T", r.steps},
-                     {"B", r.batch},
-                     {"input_size", r.input_size},
-                     {"hidden_size", r.hidden_size},
-                     {"layers", r.layers},
-                     {"bidirectional", r.bidirectional},
-                     {"device", r.device},
-                     {"torch_tokens_per_s", r.torch_tokens_per_s},
-                     {"custom_tokens_per_s", r.custom_tokens_per_s},
-                     {"speedup", r.speedup},
-                     {"max_abs_diff", r.max_abs_diff},
-                     {"torch_peak_bytes", r.torch_peak_bytes},
-                     {"custom_peak_bytes", r.custom_peak_bytes}});
+    const bool dnnl = r.onednn_tokens_per_s > 0;
+    array.push_back(
+        {{"mode", r.mode},
+         {"T", r.steps},
+         {"B", r.batch},
+         {"input_size", r.input_size},
+         {"hidden_size", r.hidden_size},
+         {"layers", r.layers},
+         {"bidirectional", r.bidirectional},
+         {"device", r.device},
+         {"torch_tokens_per_s", r.torch_tokens_per_s},
+         {"custom_tokens_per_s", r.custom_tokens_per_s},
+         {"speedup", r.speedup},
+         {"max_abs_diff", r.max_abs_diff},
+         {"torch_peak_bytes", r.torch_peak_bytes},
+         {"custom_peak_bytes", r.custom_peak_bytes},
+         {"onednn_tokens_per_s", dnnl ? nlohmann::json(r.onednn_tokens_per_s) : nullptr},
+         {"speedup_vs_onednn", dnnl ? nlohmann::json(r.speedup_vs_onednn) : nullptr},
+         {"onednn_max_abs_diff", dnnl ? nlohmann::json(r.onednn_max_abs_diff) : nullptr},
+         {"ceiling_gflops", r.ceiling_gflops},
+         {"ceiling_tokens_per_s", r.ceiling_tokens_per_s},
+         {"fraction_of_ceiling", r.fraction_of_ceiling}});
   }
   return array;
+}
+
+std::string lstm_profile_markdown(const BenchConfig& config) {
+  const torch::Device device(config.device);
+  std::ostringstream s;
+  s << "Where a round's time goes (ms per round, mean of " << config.repetitions << " rounds after "
+    << config.warmup
+    << " untimed; \"other\" is the round less its phases: allocation, copies of states, "
+       "autograd)\n\n";
+  s << "| hidden | mode | implementation | part | ms | share |\n|---|---|---|---|---|---|\n";
+  for (int64_t hidden : config.hidden_sizes) {
+    for (const auto& mode : config.modes) {
+      const int64_t input = config.input_size > 0 ? config.input_size : hidden;
+      torch::manual_seed(config.seed);
+      torch::nn::LSTM reference(torch::nn::LSTMOptions(input, hidden)
+                                    .num_layers(config.layers)
+                                    .bidirectional(config.bidirectional));
+      reference->to(device);
+      LSTM custom = lstm_from_torch(reference);
+      const int64_t D = config.bidirectional ? 2 : 1;
+      const auto opts = torch::TensorOptions().device(device);
+      Tensor x = torch::randn({config.steps, config.batch, input}, opts);
+      Tensor grad_out = torch::randn({config.steps, config.batch, D * hidden}, opts);
+      const double reps = static_cast<double>(config.repetitions);
+      auto row = [&](const char* impl, const std::string& part, double seconds, double total) {
+        s << "| " << hidden << " | " << mode << " | " << impl << " | " << part << " | "
+          << format_double(1e3 * seconds / reps, "%.3f") << " | "
+          << format_double(100.0 * seconds / total, "%.1f%%") << " |\n";
+      };
+
+      RoundFn round = make_round(custom, mode, x, grad_out);
+      for (int64_t i = 0; i < config.warmup; ++i) round();
+      profile::start();
+      auto start = Clock::now();
+      for (int64_t i = 0; i < config.repetitions; ++i) round();
+      synchronize(device);
+      const double total = std::chrono::duration<double>(Clock::now() - start).count();
+      const profile::Totals totals = profile::stop();
+      double phases = 0;
+      for (size_t p = 0; p < totals.seconds.size(); ++p) {
+        if (totals.seconds[p] == 0) continue;
+        row("custom", profile::kPhaseNames[p], totals.seconds[p], total);
+        phases += totals.seconds[p];
+      }
+      row("custom", "other", total - phases, total);
+      row("custom", "round", total, total);
+
+      if (!device.is_cpu() || !onednn_unavailable_reason(reference).empty()) continue;
+      OneDnnLstm dnnl(reference, mode, x.size(0), x.size(1));
+      for (int64_t i = 0; i < config.warmup; ++i) dnnl.run(x, grad_out);
+      OneDnnResult sum;
+      start = Clock::now();
+      for (int64_t i = 0; i < config.repetitions; ++i) {
+        const OneDnnResult r = dnnl.run(x, grad_out);
+        sum.reorder_seconds += r.reorder_seconds;
+        sum.forward_seconds += r.forward_seconds;
+        sum.backward_seconds += r.backward_seconds;
+      }
+      const double dnnl_total = std::chrono::duration<double>(Clock::now() - start).count();
+      row("oneDNN", "weight and gradient reorders", sum.reorder_seconds, dnnl_total);
+      row("oneDNN", "forward primitive", sum.forward_seconds, dnnl_total);
+      if (mode == "forward_backward") {
+        row("oneDNN", "backward primitive", sum.backward_seconds, dnnl_total);
+      }
+      row("oneDNN", "other",
+          dnnl_total - sum.reorder_seconds - sum.forward_seconds - sum.backward_seconds,
+          dnnl_total);
+      row("oneDNN", "round", dnnl_total, dnnl_total);
+    }
+  }
+  return s.str();
 }
 
 void run_lstm_bench_report(const BenchConfig& config, const std::string& json_path,
@@ -334,6 +497,7 @@ void run_lstm_bench_report(const BenchConfig& config, const std::string& json_pa
       << "; OMP_WAIT_POLICY " << (wait_policy ? wait_policy : "(unset)") << "\n\n"
       << lstm_bench_markdown(rows) << std::flush;
   if (!json_path.empty()) write_text(json_path, lstm_bench_json(rows).dump(2) + "\n");
+  if (config.profile) out << "\n" << lstm_profile_markdown(config) << std::flush;
 }
 
 }  // namespace lstmnlp::bench

@@ -43,6 +43,8 @@ std::vector<cli::Command> commands() {
        Kind::kList},
       {"warmup", "warmup", "untimed rounds (default 3)"},
       {"repetitions", "repetitions", "timed rounds; the median is reported (default 15)"},
+      {"profile", "profile", "also print where the time of a round goes, phase by phase",
+       Kind::kSwitch},
   };
   return {command};
 }

@@ -30,6 +30,13 @@ struct BenchConfig {
   int64_t warmup = 3;        ///< untimed rounds per shape and mode
   int64_t repetitions = 15;  ///< timed rounds per shape and mode; the median is reported
   uint64_t seed = 1234;      ///< weights and inputs
+  /// Also split the custom module's rounds into phases (models/lstm_profile.h) and oneDNN's
+  /// into reorders and primitives.
+  bool profile = false;
+  /// Measure the SGEMM ceiling (a few N³ products, N = ceiling_size) for fraction_of_ceiling;
+  /// off, it is 0.
+  bool ceiling = true;
+  int64_t ceiling_size = 2048;  ///< large enough for BLAS to run at its peak
 
   /// The YAML keys (configs/bench/*.yaml); device and seed come from the command line.
   template <class V>
@@ -43,6 +50,9 @@ struct BenchConfig {
     v("modes", modes);
     v("warmup", warmup, config::Range{0, 1e6});
     v("repetitions", repetitions, config::Range{1, 1e6});
+    v("profile", profile);
+    v("ceiling", ceiling);
+    v("ceiling_size", ceiling_size, config::Range{16, 1e5});
   }
 };
 
