@@ -183,7 +183,8 @@ OneDnnResult OneDnnLstm::run(const Tensor& x_in, const Tensor& grad_out_in) {
   if (m.backward) {
     const Tensor grad_out = grad_out_in.contiguous();
     r.input_grad = torch::empty({T, B, F});
-    const Tensor zero_state = torch::zeros({L, D, B, H});
+    // Two buffers: the primitive may write into them.
+    const Tensor zero_h = torch::zeros({L, D, B, H}), zero_c = torch::zeros({L, D, B, H});
     start = Clock::now();
     const memory w_layer_bwd = m.reordered(w_layer_user, m.bwd_pd.weights_layer_desc());
     const memory w_iter_bwd = m.reordered(w_iter_user, m.bwd_pd.weights_iter_desc());
@@ -205,8 +206,8 @@ OneDnnResult OneDnnLstm::run(const Tensor& x_in, const Tensor& grad_out_in) {
         {DNNL_ARG_DST_ITER, dst_iter},
         {DNNL_ARG_DST_ITER_C, dst_iter_c},
         {DNNL_ARG_DIFF_DST_LAYER, m.wrap(m.dst_md, grad_out)},
-        {DNNL_ARG_DIFF_DST_ITER, m.wrap(m.state_md, zero_state)},
-        {DNNL_ARG_DIFF_DST_ITER_C, m.wrap(m.state_md, zero_state)},
+        {DNNL_ARG_DIFF_DST_ITER, m.wrap(m.state_md, zero_h)},
+        {DNNL_ARG_DIFF_DST_ITER_C, m.wrap(m.state_md, zero_c)},
         {DNNL_ARG_DIFF_SRC_LAYER, m.wrap(m.diff_src_md, r.input_grad)},
         {DNNL_ARG_DIFF_WEIGHTS_LAYER, diff_layer},
         {DNNL_ARG_DIFF_WEIGHTS_ITER, diff_iter},
