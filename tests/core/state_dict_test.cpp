@@ -89,9 +89,8 @@ TEST(StateDictTest, RoundTripKeepsNamesOrderDtypesAndValues) {
 
 TEST(StateDictTest, RepeatedNameIsRefused) {
   const TempDir tmp("state_dict");
-  const auto message = input_error_of([&] {
-    save_state_dict(tmp / "sd.pt", {{"a", torch::ones(1)}, {"a", torch::ones(1)}});
-  });
+  const StateDict twice = {{"a", torch::ones(1)}, {"a", torch::ones(1)}};
+  const auto message = input_error_of([&] { save_state_dict(tmp / "sd.pt", twice); });
   EXPECT_NE(message.find("names 'a' twice"), std::string::npos) << message;
 }
 
