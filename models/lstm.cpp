@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/state_dict.h"
 #include "models/lstm_kernels.h"
 #include "models/lstm_profile.h"
 
@@ -691,15 +692,9 @@ torch::nn::LSTM lstm_to_torch(const LSTM& source) {
 }
 
 void save_state_dict_for_python(const LSTM& lstm, const std::string& path) {
-  c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& item : lstm->named_parameters()) {
-    dict.insert(item.key(), item.value().detach().to(torch::kCPU).clone());
-  }
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-  std::ofstream file(path, std::ios::binary);
-  if (!file) throw InputError(at_location(path, 0, "cannot open for writing"));
-  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!file) throw InputError(at_location(path, 0, "write failed"));
+  StateDict tensors;
+  for (const auto& item : lstm->named_parameters()) tensors.emplace_back(item.key(), item.value());
+  save_state_dict(path, tensors);
 }
 
 }  // namespace lstmnlp

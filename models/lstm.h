@@ -180,8 +180,9 @@ void copy_weights_from_torch(const torch::nn::LSTM& source, LSTM& target);
 void copy_weights_to_torch(const LSTM& source, torch::nn::LSTM& target);
 
 /// Writes the parameters of `lstm` as a dict of CPU tensors keyed by parameter name, in the
-/// format of Python's torch.save, so that `torch.nn.LSTM(...).load_state_dict(torch.load(path))`
-/// accepts it (cell kStandard; other cells export their extra or reshaped tensors under the
+/// format of Python's torch.save (core/state_dict.h), so that
+/// `torch.nn.LSTM(...).load_state_dict(torch.load(path))` accepts it in PyTorch 1.13 and 2.6+
+/// alike (cell kStandard; other cells export their extra or reshaped tensors under the
 /// names documented on LSTMImpl). Throws InputError when the file cannot be written.
 void save_state_dict_for_python(const LSTM& lstm, const std::string& path);
 

@@ -1,12 +1,18 @@
 #pragma once
 
-// Helpers shared by every test folder: temporary folders and the message of an InputError.
+// Helpers shared by every test folder: temporary folders, the message of an InputError, the
+// data folder and a Python with torch for the interop tests.
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -52,6 +58,54 @@ std::string input_error_of(F&& f) {
     return e.what();
   }
   return "no InputError";
+}
+
+/// The datasets folder: $LSTM_NLP_DATA, else ../shared/data beside the source tree.
+inline std::filesystem::path data_dir() {
+  const char* env = std::getenv("LSTM_NLP_DATA");
+  return env && *env ? std::filesystem::path(env)
+                     : std::filesystem::path(LSTMNLP_SOURCE_DIR) / ".." / "shared" / "data";
+}
+
+/// A Python 3 that imports torch ($LSTMNLP_PYTHON, python3 or /usr/bin/python3), or "" when
+/// there is none (the interop tests then skip: apt install python3-torch).
+inline std::string python_with_torch() {
+  static const std::string found = [] {
+    for (const char* candidate :
+         std::vector<const char*>{std::getenv("LSTMNLP_PYTHON"), "python3", "/usr/bin/python3"}) {
+      if (candidate == nullptr || *candidate == '\0') continue;
+      const std::string probe = std::string(candidate) + " -c 'import torch' > /dev/null 2>&1";
+      if (std::system(probe.c_str()) == 0) return std::string(candidate);
+    }
+    return std::string();
+  }();
+  return found;
+}
+
+/// What a Python script printed (stdout and stderr together) and its exit status.
+struct PythonRun {
+  int status = -1;
+  std::string output;
+};
+
+/// Writes `script` to `dir`/`name` and runs it with `python` and `args` (one shell word each),
+/// in `dir`, on one thread.
+inline PythonRun run_python(const std::string& python, const std::filesystem::path& dir,
+                            const std::string& name, const std::string& script,
+                            const std::vector<std::string>& args = {}) {
+  const auto script_path = dir / name;
+  std::ofstream(script_path) << script;
+  const auto log = dir / (name + ".log");
+  std::string command = "cd '" + dir.string() + "' && OMP_NUM_THREADS=1 " + python + " '" +
+                        script_path.string() + "'";
+  for (const auto& arg : args) command += " '" + arg + "'";
+  command += " > '" + log.string() + "' 2>&1";
+  const int raw = std::system(command.c_str());
+  PythonRun run;
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(log);
+  run.output.assign(std::istreambuf_iterator<char>(in), {});
+  return run;
 }
 
 }  // namespace lstmnlp::test

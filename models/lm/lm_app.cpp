@@ -1,5 +1,6 @@
 #include "models/lm/lm_app.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -12,6 +13,8 @@
 #include "core/io.h"
 #include "core/model_size.h"
 #include "core/progress.h"
+#include "core/state_dict.h"
+#include "models/lm/lm_interop.h"
 
 namespace lstmnlp::lm {
 namespace {
@@ -92,6 +95,111 @@ void check_lm_size(const LmModelConfig& model, int64_t vocab, int copies) {
                              ", model.hidden_size=" + std::to_string(model.hidden_size) +
                              ", model.num_layers=" + std::to_string(model.num_layers) +
                              " (vocabulary " + std::to_string(vocab) + ")");
+}
+
+// The vocabulary of `lstm-lm import`: the words of `path`, one per line, or, with a SentencePiece
+// config, the pieces of vocab.spm_model, which `path` must list in id order.
+LmVocabulary read_import_vocab(const LmVocabConfig& cfg, const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory, expected vocab.txt");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read the vocabulary");
+  std::vector<std::string> entries;
+  int line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+      throw InputError(at_location(path, line_number, "empty line (one word per line expected)"));
+    }
+    if (cfg.type == VocabType::kWord && split_words(line).size() != 1) {
+      throw InputError(at_location(
+          path, line_number, "'" + line + "' holds whitespace, which no word of a text does"));
+    }
+    entries.push_back(line);
+  }
+  if (entries.empty()) throw InputError(path + ": the vocabulary is empty");
+  if (cfg.type == VocabType::kWord) {
+    try {
+      return LmVocabulary::from_words(entries);
+    } catch (const InputError& e) {
+      throw InputError(path + ": " + e.what());
+    }
+  }
+  if (cfg.spm_model.empty()) {
+    throw InputError(
+        "vocab.type: sentencepiece needs vocab.spm_model, the SentencePiece model that " + path +
+        " lists");
+  }
+  auto tokenizer = SentencePieceTokenizer::load(cfg.spm_model);
+  if (static_cast<int64_t>(entries.size()) != tokenizer.vocab_size()) {
+    throw InputError(path + ": " + std::to_string(entries.size()) + " pieces, but " +
+                     cfg.spm_model + " has " + std::to_string(tokenizer.vocab_size()));
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i] != tokenizer.id_to_piece(static_cast<int>(i))) {
+      throw InputError(at_location(path, static_cast<int>(i) + 1,
+                                   "'" + entries[i] + "' is not piece " + std::to_string(i) +
+                                       " of " + cfg.spm_model + " ('" +
+                                       tokenizer.id_to_piece(static_cast<int>(i)) + "')"));
+    }
+  }
+  return LmVocabulary::from_sentencepiece(std::move(tokenizer));
+}
+
+// The README.md of an export: RNNModel's arguments and a snippet that loads the files.
+std::string export_readme(const LoadedLm& lm, const std::string& checkpoint, int64_t step) {
+  const auto& m = lm.config.model;
+  const int64_t v = lm.vocab.size();
+  const bool one_dropout =
+      m.dropout_embedding == m.dropout_hidden && m.dropout_hidden == m.dropout_output;
+  std::ostringstream dropout;
+  dropout << m.dropout_output;
+  const std::string args = "'LSTM', " + std::to_string(v) + ", " +
+                           std::to_string(m.embedding_size) + ", " + std::to_string(m.hidden_size) +
+                           ", " + std::to_string(m.num_layers) + ", " + dropout.str() + ", " +
+                           (m.tie_weights ? "True" : "False");
+  std::ostringstream out;
+  out << "# An lstm-lm model for PyTorch\n\n"
+      << "Exported by `lstm-lm export` from `" << checkpoint << "` (step " << step << ").\n\n"
+      << "- `model.pt`: the weights, as the `state_dict` of the `RNNModel` of PyTorch's "
+         "word_language_model example\n  (`word_language_model/model.py` in pytorch/examples). "
+         "A plain `torch.load` reads it\n  (PyTorch 1.6 or later, including 2.6+, whose default "
+         "is `weights_only=True`).\n"
+      << "- `vocab.txt`: the " << v << (lm.vocab.is_words() ? " words" : " SentencePiece pieces")
+      << ", one per line; line i (from 0) is token id i (the example's\n  "
+         "`Dictionary.idx2word`).\n";
+  if (!lm.vocab.is_words()) {
+    out << "- `spm.model`: the SentencePiece model. The example's `Dictionary` splits at spaces; "
+           "encode text\n  with `sentencepiece.SentencePieceProcessor(model_file='spm.model')` "
+           "instead, and end\n  each line with the eos piece, id "
+        << lm.vocab.eos_id() << ".\n";
+  }
+  out << "- `config.yaml`: lstm-nlp's config of the run; `lstm-lm import --state-dict model.pt "
+         "--vocab vocab.txt\n  --config config.yaml --output RUN` brings the weights back.\n\n"
+      << "The model is `RNNModel(" << args << ")`:\n\n"
+      << "```python\n"
+      << "import torch\n"
+      << "from model import RNNModel  # word_language_model/model.py\n"
+      << "model = RNNModel(" << args << ")\n"
+      << "model.load_state_dict(torch.load('model.pt'))\n"
+      << "idx2word = open('vocab.txt', encoding='utf-8', newline='\\n').read().split('\\n')[:-1]\n"
+      << "```\n\n"
+      << "lstm-lm reads a text as the example does (each line's words, then `<eos>`; unknown words "
+         "as `<unk>`),\nand starts it with one more `<eos>`, which gives the first word a context: "
+         "score the same ids to get\nthe same perplexity.";
+  if (!one_dropout) {
+    out << " The run trained with dropout " << m.dropout_embedding << " on the embeddings, "
+        << m.dropout_hidden << " between layers and " << m.dropout_output
+        << " on the output; the example has one rate\nfor all three (it matters in training "
+           "only).";
+  }
+  if (m.dropout_type == DropoutType::kVariational) {
+    out << " The run trained with variational dropout masks, which the example does not have "
+           "(training only).";
+  }
+  out << "\n";
+  return out.str();
 }
 
 void describe_corpus(std::ostream& log, const char* split, const Corpus& corpus) {
@@ -210,6 +318,76 @@ Perplexity run_lm_eval(const LmEvalOptions& options, std::ostream& out) {
   record["unknown"] = corpus.unknown;
   out << record.dump() << std::endl;
   return result;
+}
+
+std::string run_lm_export(const LmExportOptions& options, std::ostream& log) {
+  auto lm = load_lm(options.checkpoint);
+  const int64_t step = read_checkpoint_meta(options.checkpoint, "lm").step;
+  const std::string model_path = in_dir(options.output_dir, "model.pt");
+  std::error_code ec;
+  if (!options.overwrite && fs::exists(model_path, ec)) {
+    throw InputError(model_path + ": already exists; --overwrite replaces it, or choose another " +
+                     "--output");
+  }
+  fs::create_directories(options.output_dir, ec);
+  if (ec) throw InputError(options.output_dir + ": cannot create (" + ec.message() + ")");
+
+  std::string vocab;
+  for (int64_t id = 0; id < lm.vocab.size(); ++id) {
+    const std::string& entry = lm.vocab.is_words()
+                                   ? lm.vocab.words()[id]
+                                   : lm.vocab.tokenizer().id_to_piece(static_cast<int>(id));
+    if (entry.find('\n') != std::string::npos) {
+      throw InputError(options.checkpoint + ": token " + std::to_string(id) +
+                       " holds a line break and cannot be listed in vocab.txt");
+    }
+    vocab += entry + "\n";
+  }
+  save_state_dict(model_path, to_rnn_model_state_dict(lm.module->model));
+  write_file_atomic(in_dir(options.output_dir, "vocab.txt"), vocab);
+  if (!lm.vocab.is_words()) lm.vocab.tokenizer().save(in_dir(options.output_dir, "spm.model"));
+  write_file_atomic(in_dir(options.output_dir, "config.yaml"), config::to_yaml(lm.config));
+  const std::string readme = export_readme(lm, options.checkpoint, step);
+  write_file_atomic(in_dir(options.output_dir, "README.md"), readme);
+  log << "exported " << options.checkpoint << " to " << options.output_dir
+      << "/ (model.pt, vocab.txt, config.yaml, README.md"
+      << (lm.vocab.is_words() ? "" : ", spm.model") << ")\n";
+  return readme;
+}
+
+void run_lm_import(const LmConfig& cfg, const LmImportOptions& options, std::ostream& log) {
+  check_run_dir(options.run_dir, /*resume=*/false, options.overwrite);
+  const StateDict state_dict = load_state_dict(options.state_dict);
+  const LmVocabulary vocab = read_import_vocab(cfg.vocab, options.vocab);
+  const auto encoder = std::find_if(state_dict.begin(), state_dict.end(),
+                                    [](const auto& e) { return e.first == "encoder.weight"; });
+  if (encoder == state_dict.end()) {
+    throw InputError(options.state_dict +
+                     ": the state_dict has no 'encoder.weight' (not a word_language_model "
+                     "RNNModel?)");
+  }
+  if (encoder->second.dim() != 2 || encoder->second.size(0) != vocab.size()) {
+    std::ostringstream shape;
+    shape << encoder->second.sizes();
+    throw InputError(options.vocab + ": " + std::to_string(vocab.size()) +
+                     " tokens, but 'encoder.weight' of " + options.state_dict + " has shape " +
+                     shape.str() + " (one row per token)");
+  }
+  check_lm_size(cfg.model, vocab.size(), /*copies=*/1);
+  LmTrainModule module(cfg.model.options(vocab.size()), cfg.data.batch_size);
+  load_rnn_model_state_dict(state_dict, module->model, options.state_dict);
+
+  if (options.overwrite) remove_run_files(options.run_dir);
+  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
+  CheckpointMeta meta;
+  meta.kind = "lm";
+  meta.config_yaml = config::to_yaml(cfg);
+  meta.tokenizer_model = vocab.is_words() ? "" : vocab.tokenizer().serialized_model();
+  meta.extra = vocab.to_json();
+  const std::string best = in_dir(options.run_dir, "best.pt");
+  save_checkpoint(best, *module, nullptr, meta);
+  log << "imported " << options.state_dict << " (" << count_parameters(*module->model)
+      << " parameters, vocabulary " << vocab.size() << ") into " << best << "\n";
 }
 
 std::string run_lm_generate(const LmGenerateOptions& options, std::ostream& out,

@@ -7,6 +7,8 @@
 //   lstm-lm eval --checkpoint runs/ptb-small/best.pt --file ${LSTM_NLP_DATA}/ptb/test.txt
 //   lstm-lm generate --checkpoint runs/ptb-small/best.pt --prompt "the company said"
 //       --length 50 --temperature 0.8 --top-k 40 --seed 7
+//   lstm-lm export --checkpoint runs/ptb-small/best.pt --output exported/ptb-small
+//   lstm-lm import --state-dict model.pt --vocab vocab.txt --config CFG --output runs/imported
 //
 // Perplexity is per token; with a SentencePiece vocabulary the per-word perplexity
 // exp(total NLL / words, counting one <eos> per line) is reported beside it.
@@ -93,5 +95,34 @@ struct LmGenerateOptions {
 /// the sampled continuation to `out`, flushing after each token. Notes about unknown prompt words
 /// go to `log`. Returns the whole printed text.
 std::string run_lm_generate(const LmGenerateOptions& options, std::ostream& out, std::ostream& log);
+
+/// Options of `lstm-lm export`.
+struct LmExportOptions {
+  std::string checkpoint;  ///< required
+  std::string output_dir;  ///< required; created when absent
+  bool overwrite = false;  ///< replace an export already in output_dir (else refused)
+};
+
+/// Writes a checkpoint for PyTorch's word_language_model example (models/lm/lm_interop.h):
+/// `model.pt` (a state_dict of RNNModel's names, which plain torch.load reads), `vocab.txt` (the
+/// words, or the SentencePiece pieces, one per line in id order), `config.yaml` (the resolved
+/// config, for `import`), `spm.model` (SentencePiece vocabularies only) and `README.md` (the
+/// RNNModel arguments and a Python snippet that loads it). Returns the README's text.
+std::string run_lm_export(const LmExportOptions& options, std::ostream& log);
+
+/// Options of `lstm-lm import`.
+struct LmImportOptions {
+  std::string state_dict;  ///< required: torch.save(model.state_dict()) of an RNNModel('LSTM', ...)
+  std::string vocab;       ///< required: one word (or piece) per line, in id order
+  std::string run_dir;     ///< required: where best.pt and config.yaml go
+  bool overwrite = false;  ///< replace a run already in run_dir (else refused)
+};
+
+/// Makes an lstm-lm checkpoint, `run_dir`/best.pt, from an RNNModel state_dict, with the model
+/// sizes of `cfg.model` and the vocabulary of `options.vocab` (with `vocab.type: sentencepiece`,
+/// the pieces of `vocab.spm_model`, which the file must list). It holds no optimizer state, so it
+/// serves eval and generate, not --resume. Throws InputError naming the file and the tensor for
+/// missing or unexpected keys, wrong shapes, or a vocabulary whose size is not encoder.weight's.
+void run_lm_import(const LmConfig& cfg, const LmImportOptions& options, std::ostream& log);
 
 }  // namespace lstmnlp::lm

@@ -78,6 +78,45 @@ void generate_command(const cli::CommonOptions& common, const po::variables_map&
   run_lm_generate(options, std::cout, std::cerr);
 }
 
+void add_export_options(po::options_description& desc) {
+  auto option = desc.add_options();
+  option("checkpoint", po::value<std::string>()->required(), "checkpoint written by train");
+  option("output", po::value<std::string>()->required(),
+         "folder for model.pt, vocab.txt, config.yaml and README.md");
+  option("overwrite", po::bool_switch(), "replace an export already in --output");
+}
+
+void export_command(const cli::CommonOptions&, const po::variables_map& vm) {
+  LmExportOptions options;
+  options.checkpoint = vm["checkpoint"].as<std::string>();
+  options.output_dir = vm["output"].as<std::string>();
+  options.overwrite = vm["overwrite"].as<bool>();
+  run_lm_export(options, std::cerr);
+}
+
+void add_import_options(po::options_description& desc) {
+  auto option = desc.add_options();
+  option("state-dict", po::value<std::string>()->required(),
+         "torch.save(model.state_dict()) of word_language_model's RNNModel('LSTM', ...)");
+  option("vocab", po::value<std::string>()->required(),
+         "the vocabulary, one word per line in id order (Dictionary.idx2word)");
+  option("output", po::value<std::string>()->required(), "run folder for best.pt and config.yaml");
+  option("overwrite", po::bool_switch(), "replace a run already in --output");
+}
+
+void import_command(const cli::CommonOptions& common, const po::variables_map& vm) {
+  if (common.config.empty()) {
+    throw InputError("import needs --config FILE (the model section gives the sizes)");
+  }
+  const auto cfg = config::load<LmConfig>(common.config, common.sets);
+  LmImportOptions options;
+  options.state_dict = vm["state-dict"].as<std::string>();
+  options.vocab = vm["vocab"].as<std::string>();
+  options.run_dir = vm["output"].as<std::string>();
+  options.overwrite = vm["overwrite"].as<bool>();
+  run_lm_import(cfg, options, std::cerr);
+}
+
 }  // namespace
 
 std::vector<cli::Command> commands() {
@@ -91,6 +130,16 @@ std::vector<cli::Command> commands() {
        /*distributed=*/true},
       {"eval", "perplexity of a checkpoint on a text", add_eval_options, {}, eval_command},
       {"generate", "sample text from a checkpoint", add_generate_options, {}, generate_command},
+      {"export",
+       "write a checkpoint as a PyTorch state_dict of word_language_model's RNNModel",
+       add_export_options,
+       {},
+       export_command},
+      {"import",
+       "make a checkpoint from a state_dict of word_language_model's RNNModel",
+       add_import_options,
+       {},
+       import_command},
   };
 }
 

@@ -4,12 +4,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 
 #include "core/checkpoint.h"
 #include "core/distributed.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/progress.h"
+#include "core/state_dict.h"
 #include "models/sentiment/sentiment_task.h"
 
 namespace lstmnlp::sentiment {
@@ -72,6 +75,35 @@ std::string resolve_checkpoint_path(const std::string& path) {
     if (fs::exists(candidate)) return candidate.string();
   }
   throw InputError(path + ": run directory has neither best.pt nor latest.pt");
+}
+
+std::string shape_of(const torch::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
+
+std::string export_readme(const SentimentCheckpoint& ckpt, const nlohmann::json& model_args) {
+  std::ostringstream out;
+  out << "# An lstm-sentiment classifier for PyTorch\n\n"
+      << "Exported by `lstm-sentiment export` from `" << ckpt.path << "`.\n\n"
+      << "- `model.pt`: the weights, a `state_dict` with lstm-nlp's names, which a plain "
+         "`torch.load` reads\n  (PyTorch 1.6 or later, including 2.6+, whose default is "
+         "`weights_only=True`).\n"
+      << "- `config.json`: the arguments of `SentimentClassifier` in lstm-nlp's "
+         "`scripts/python/lstm_nlp.py`,\n  the labels in class order and `max_tokens`.\n"
+      << "- `spm.model`: the SentencePiece model; `labels.txt`: the labels, one per line.\n"
+      << "- `config.yaml`: lstm-nlp's config; `lstm-sentiment import --state-dict model.pt "
+         "--tokenizer spm.model\n  --labels labels.txt --config config.yaml --output RUN` brings "
+         "it back.\n\n"
+      << "```python\n"
+      << "import lstm_nlp  # scripts/python/lstm_nlp.py of lstm-nlp\n"
+      << "model, config = lstm_nlp.load_sentiment('.')  # this folder\n"
+      << "ids = lstm_nlp.encode(config, ['a gripping , funny film .'])  # python3-sentencepiece\n"
+      << "probs = lstm_nlp.predict(model, ids)  # columns: config['labels']\n"
+      << "```\n\n"
+      << "The model is `SentimentClassifier(**" << model_args.dump() << ")`.\n";
+  return out.str();
 }
 
 std::vector<LabeledExample> read_split(const std::string& path, const LabeledDataFormat& format,
@@ -192,6 +224,122 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   log << "\ndev (" << report_json["checkpoint"].get<std::string>() << ")\n"
       << format_report(report, labels.labels());
   return report;
+}
+
+std::string run_sentiment_export(const SentimentExportOptions& options, std::ostream& log) {
+  auto ckpt = SentimentCheckpoint::load(options.checkpoint, torch::kCPU);
+  const auto dir = fs::path(options.output_dir);
+  std::error_code ec;
+  if (!options.overwrite && fs::exists(dir / "model.pt", ec)) {
+    throw InputError((dir / "model.pt").string() +
+                     ": already exists; --overwrite replaces it, or choose another --output");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw InputError(options.output_dir + ": cannot create (" + ec.message() + ")");
+  const auto& m = ckpt.config.model;
+  const nlohmann::json model_args = {{"vocab_size", ckpt.tokenizer.vocab_size()},
+                                     {"num_classes", ckpt.labels.size()},
+                                     {"pad_id", ckpt.tokenizer.pad_id()},
+                                     {"embedding_dim", m.embedding_dim},
+                                     {"hidden_size", m.hidden_size},
+                                     {"num_layers", m.num_layers},
+                                     {"bidirectional", m.bidirectional},
+                                     {"pooling", kPoolings.name(m.pooling)},
+                                     {"dropout", m.dropout},
+                                     {"embedding_dropout", m.embedding_dropout},
+                                     {"attention_size", m.attention_size}};
+  const nlohmann::json config = {{"model", model_args},
+                                 {"labels", ckpt.labels.labels()},
+                                 {"max_tokens", ckpt.config.data.max_tokens},
+                                 {"tokenizer", "spm.model"}};
+  StateDict tensors;
+  for (const auto& p : ckpt.model->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  std::string labels;
+  for (const auto& label : ckpt.labels.labels()) {
+    if (label.find('\n') != std::string::npos) {
+      throw InputError(ckpt.path + ": label '" + label + "' holds a line break");
+    }
+    labels += label + "\n";
+  }
+  save_state_dict((dir / "model.pt").string(), tensors);
+  ckpt.tokenizer.save((dir / "spm.model").string());
+  write_file_atomic((dir / "labels.txt").string(), labels);
+  write_file_atomic((dir / "config.json").string(), config.dump(2) + "\n");
+  write_file_atomic((dir / "config.yaml").string(), config::to_yaml(ckpt.config));
+  const std::string readme = export_readme(ckpt, model_args);
+  write_file_atomic((dir / "README.md").string(), readme);
+  log << "exported " << ckpt.path << " to " << options.output_dir
+      << "/ (model.pt, spm.model, labels.txt, config.json, config.yaml, README.md)\n";
+  return readme;
+}
+
+void run_sentiment_import(const SentimentConfig& cfg, const SentimentImportOptions& options,
+                          std::ostream& log) {
+  check_run_dir(options.run_dir, /*resume=*/false, options.overwrite);
+  const StateDict state_dict = load_state_dict(options.state_dict);
+  auto tokenizer = SentencePieceTokenizer::load(options.tokenizer);
+  std::vector<std::string> label_list;
+  {
+    std::ifstream in(options.labels);
+    if (!in || fs::is_directory(options.labels)) {
+      throw InputError(options.labels + ": cannot read the labels (one per line)");
+    }
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) label_list.push_back(line);
+    }
+  }
+  if (label_list.size() < 2) throw InputError(options.labels + ": needs at least 2 labels");
+  LabelSet labels(label_list);
+
+  std::map<std::string, torch::Tensor> given(state_dict.begin(), state_dict.end());
+  const auto embedding = given.find("embedding.weight");
+  if (embedding != given.end() && embedding->second.dim() == 2 &&
+      embedding->second.size(0) != tokenizer.vocab_size()) {
+    throw InputError(options.tokenizer + ": " + std::to_string(tokenizer.vocab_size()) +
+                     " pieces, but 'embedding.weight' of " + options.state_dict + " has shape " +
+                     shape_of(embedding->second) + " (one row per piece)");
+  }
+  SentimentClassifier model(cfg.model, tokenizer.vocab_size(), labels.size(), tokenizer.pad_id());
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  const auto params = model->named_parameters();
+  for (const auto& p : params) {
+    const auto it = given.find(p.key());
+    if (it == given.end()) {
+      throw InputError(options.state_dict + ": the state_dict has no '" + p.key() +
+                       "' (the config's model section needs it)");
+    }
+    if (!it->second.is_floating_point() || it->second.sizes() != p.value().sizes()) {
+      throw InputError(options.state_dict + ": '" + p.key() + "' has shape " +
+                       shape_of(it->second) + " (" + c10::toString(it->second.scalar_type()) +
+                       ") but the config, tokenizer and labels give " + shape_of(p.value()) +
+                       " (float)");
+    }
+    copies.emplace_back(p.value(), it->second);
+  }
+  for (const auto& [name, tensor] : state_dict) {
+    if (!params.contains(name)) {
+      throw InputError(options.state_dict + ": unexpected '" + name +
+                       "' in the state_dict (the config's model has no such tensor)");
+    }
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& [target, source] : copies) target.copy_(source);
+  }
+  if (options.overwrite) remove_run_files(options.run_dir);
+  prepare_run_dir(options.run_dir, config::to_yaml(cfg));
+  const nlohmann::json extra = {{"labels", labels.labels()}};
+  tokenizer.save((fs::path(options.run_dir) / "spm.model").string());
+  write_file_atomic((fs::path(options.run_dir) / "labels.json").string(), extra.dump(2) + "\n");
+  CheckpointMeta meta;
+  meta.kind = kKind;
+  meta.config_yaml = config::to_yaml(cfg);
+  meta.tokenizer_model = tokenizer.serialized_model();
+  meta.extra = extra.dump();
+  const std::string best = (fs::path(options.run_dir) / "best.pt").string();
+  save_checkpoint(best, *model, nullptr, meta);
+  log << "imported " << options.state_dict << " into " << best << "\n";
 }
 
 ClassificationReport run_sentiment_eval(const SentimentEvalOptions& options, std::ostream& out) {

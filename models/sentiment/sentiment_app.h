@@ -73,4 +73,34 @@ struct SentimentEvalOptions {
 /// A label the model was not trained on is an InputError naming its file:line.
 ClassificationReport run_sentiment_eval(const SentimentEvalOptions& options, std::ostream& out);
 
+/// Options of `lstm-sentiment export`.
+struct SentimentExportOptions {
+  std::string checkpoint;  ///< run directory or .pt file (required)
+  std::string output_dir;  ///< required; created when absent
+  bool overwrite = false;  ///< replace an export already in output_dir (else refused)
+};
+
+/// Writes a checkpoint for PyTorch with scripts/python/lstm_nlp.py's SentimentClassifier:
+/// `model.pt` (a state_dict of our parameter names, which plain torch.load reads), `spm.model`,
+/// `labels.txt` (one label per line, in class order), `config.json` (the module's arguments,
+/// labels and max_tokens), `config.yaml` (our config, for import) and `README.md`. Returns the
+/// README's text.
+std::string run_sentiment_export(const SentimentExportOptions& options, std::ostream& log);
+
+/// Options of `lstm-sentiment import`.
+struct SentimentImportOptions {
+  std::string state_dict;  ///< required: a state_dict of lstm_nlp.SentimentClassifier
+  std::string tokenizer;   ///< required: its SentencePiece model
+  std::string labels;      ///< required: the labels, one per line in class order
+  std::string run_dir;     ///< required: where best.pt, config.yaml, spm.model and labels.json go
+  bool overwrite = false;  ///< replace a run already in run_dir (else refused)
+};
+
+/// Makes an lstm-sentiment checkpoint, `run_dir`/best.pt, from a state_dict with the model of
+/// `cfg.model`, for eval and predict (it holds no optimizer state, so not for --resume). Throws
+/// InputError naming the file and the tensor for missing or unexpected keys, wrong shapes, or an
+/// embedding whose rows are not the tokenizer's pieces.
+void run_sentiment_import(const SentimentConfig& cfg, const SentimentImportOptions& options,
+                          std::ostream& log);
+
 }  // namespace lstmnlp::sentiment

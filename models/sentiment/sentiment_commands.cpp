@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/distributed.h"
+#include "core/error.h"
 #include "models/sentiment/predict.h"
 #include "models/sentiment/sentiment_app.h"
 
@@ -86,6 +87,46 @@ void predict_command(const cli::CommonOptions& common, const po::variables_map& 
   run_sentiment_predict(options, std::cerr);
 }
 
+void add_export_options(po::options_description& desc) {
+  auto option = desc.add_options();
+  option("checkpoint", po::value<std::string>()->required(), "run directory or .pt file");
+  option("output", po::value<std::string>()->required(),
+         "folder for model.pt, spm.model, labels.txt, config.json, config.yaml and README.md");
+  option("overwrite", po::bool_switch(), "replace an export already in --output");
+}
+
+void export_command(const cli::CommonOptions&, const po::variables_map& vm) {
+  SentimentExportOptions options;
+  options.checkpoint = vm["checkpoint"].as<std::string>();
+  options.output_dir = vm["output"].as<std::string>();
+  options.overwrite = vm["overwrite"].as<bool>();
+  run_sentiment_export(options, std::cerr);
+}
+
+void add_import_options(po::options_description& desc) {
+  auto option = desc.add_options();
+  option("state-dict", po::value<std::string>()->required(),
+         "state_dict of scripts/python/lstm_nlp.py's SentimentClassifier");
+  option("tokenizer", po::value<std::string>()->required(), "its SentencePiece model");
+  option("labels", po::value<std::string>()->required(), "its labels, one per line in class order");
+  option("output", po::value<std::string>()->required(), "run folder for best.pt");
+  option("overwrite", po::bool_switch(), "replace a run already in --output");
+}
+
+void import_command(const cli::CommonOptions& common, const po::variables_map& vm) {
+  if (common.config.empty()) {
+    throw InputError("import needs --config FILE (the model section gives the sizes)");
+  }
+  const auto cfg = config::load<SentimentConfig>(common.config, common.sets);
+  SentimentImportOptions options;
+  options.state_dict = vm["state-dict"].as<std::string>();
+  options.tokenizer = vm["tokenizer"].as<std::string>();
+  options.labels = vm["labels"].as<std::string>();
+  options.run_dir = vm["output"].as<std::string>();
+  options.overwrite = vm["overwrite"].as<bool>();
+  run_sentiment_import(cfg, options, std::cerr);
+}
+
 }  // namespace
 
 std::vector<cli::Command> commands() {
@@ -100,6 +141,16 @@ std::vector<cli::Command> commands() {
       {"eval", "evaluate a checkpoint on a labelled file", add_eval_options, {}, eval_command},
       {"predict", "label text files line by line, streaming", add_predict_options,
        /*positional=*/{"input"}, predict_command},
+      {"export",
+       "write a checkpoint as a PyTorch state_dict for scripts/python/lstm_nlp.py",
+       add_export_options,
+       {},
+       export_command},
+      {"import",
+       "make a checkpoint from a state_dict of lstm_nlp.SentimentClassifier",
+       add_import_options,
+       {},
+       import_command},
   };
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/state_dict.h"
 #include "tests/test_util.h"
 
 namespace lstmnlp {
@@ -561,49 +562,36 @@ TEST(LSTMTest, InvalidOptionsAndInputsGiveClearErrors) {
   expect_error([&] { lstm->forward(x.to(torch::kDouble)); }, "parameters are Float");
 }
 
-// Python's torch, when installed, must load the exported file into torch.nn.LSTM and reproduce
-// our outputs.
+// Python's torch, when installed, must load the exported file into torch.nn.LSTM with a plain
+// torch.load (and with weights_only=True, PyTorch 2.6's default) and reproduce our outputs.
 TEST(LSTMTest, ExportedStateDictLoadsIntoPythonTorch) {
-  std::string python;
-  for (const char* candidate :
-       std::vector<const char*>{std::getenv("LSTMNLP_PYTHON"), "python3", "/usr/bin/python3"}) {
-    if (candidate == nullptr) continue;
-    const std::string probe = std::string(candidate) + " -c 'import torch' > /dev/null 2>&1";
-    if (std::system(probe.c_str()) == 0) {
-      python = candidate;
-      break;
-    }
-  }
+  const std::string python = test::python_with_torch();
   if (python.empty())
     GTEST_SKIP() << "python3 with torch is not importable (apt install python3-torch)";
 
   torch::manual_seed(1000);
   LSTM lstm(LSTMOptions(kInput, kHidden).num_layers(2).bidirectional(true));
   const test::TempDir tmp("export");
-  const auto& dir = tmp.path();
-  const std::string weights = (dir / "lstm.pt").string();
-  const std::string io = (dir / "io.pt").string();
+  const std::string weights = tmp / "lstm.pt";
+  const std::string io = tmp / "io.pt";
   save_state_dict_for_python(lstm, weights);
   Tensor x = torch::randn({kSteps, kBatch, kInput});
   Tensor out = std::get<0>(lstm->forward(x)).detach();
-  c10::Dict<std::string, at::Tensor> tensors;
-  tensors.insert("x", x);
-  tensors.insert("out", out);
-  const auto bytes = torch::pickle_save(c10::IValue(tensors));
-  std::ofstream(io, std::ios::binary).write(bytes.data(), bytes.size());
+  save_state_dict(io, {{"x", x}, {"out", out}});
 
   const std::string script =
-      "import sys, torch\n"
+      "import inspect, sys, torch\n"
       "sd = torch.load(sys.argv[1])\n"
+      "if 'weights_only' in inspect.signature(torch.load).parameters:\n"
+      "    torch.load(sys.argv[1], weights_only=True)\n"
       "m = torch.nn.LSTM(5, 6, num_layers=2, bidirectional=True)\n"
       "m.load_state_dict(sd)\n"
       "io = torch.load(sys.argv[2])\n"
       "diff = (m(io['x'])[0] - io['out']).abs().max().item()\n"
+      "print('max difference', diff)\n"
       "sys.exit(0 if diff < 1e-5 else 1)\n";
-  const std::string script_path = (dir / "check.py").string();
-  std::ofstream(script_path) << script;
-  const std::string command = python + " " + script_path + " " + weights + " " + io;
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  const auto run = test::run_python(python, tmp.path(), "check.py", script, {weights, io});
+  EXPECT_EQ(run.status, 0) << run.output;
 }
 
 }  // namespace
