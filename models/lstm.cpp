@@ -12,6 +12,7 @@
 #include "core/state_dict.h"
 #include "models/lstm_kernels.h"
 #include "models/lstm_profile.h"
+#include "models/small_gemm.h"
 
 namespace lstmnlp {
 
@@ -182,6 +183,13 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
   // The recurrent product is computed as W_hh·h^T, (G*H, B), and added transposed: with B
   // small, OpenBLAS runs this orientation about 25% faster than h·W_hh^T.
   Tensor recurrent = torch::empty({GH, B}, opts);
+  // float32: libxsmm's kernels accumulate h·W_hh^T straight into the step's gates, reading
+  // W_hh^T (H, G*H) row-major.
+  const kernels::SmallGemm small =
+      fused && in.x.scalar_type() == torch::kFloat
+          ? kernels::SmallGemm::accumulating(GH, B, H, /*lda=*/GH, /*ldb=*/H, /*ldc=*/GH)
+          : kernels::SmallGemm();
+  const Tensor w_hh_t = small ? in.w_hh.t().contiguous() : Tensor();
 
   LayerResult r;
   // Without lengths the state h is the output; with lengths the output is zero on padding
@@ -199,11 +207,14 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
     Tensor h_prev = s == 0 ? in.h0 : slot(hs, prev_t, full_h);
     Tensor c_prev = s == 0 ? in.c0 : slot(cs, prev_t, keep);
     Tensor g_t = gates[t];
-    {
+    if (small && h_prev.is_contiguous()) {
       profile::Scope scope(profile::Phase::kRecurrentProduct);
-      torch::mm_out(recurrent, in.w_hh, h_prev.t());
-    }
-    {
+      small.run(w_hh_t.data_ptr<float>(), h_prev.data_ptr<float>(), g_t.data_ptr<float>());
+    } else {
+      {
+        profile::Scope scope(profile::Phase::kRecurrentProduct);
+        torch::mm_out(recurrent, in.w_hh, h_prev.t());
+      }
       profile::Scope scope(profile::Phase::kRecurrentAdd);
       g_t.add_(recurrent.t());
     }
@@ -310,6 +321,11 @@ class LSTMLayerFunction : public torch::autograd::Function<LSTMLayerFunction> {
     Tensor dgates = gates;
     Tensor w_hh_t = w_hh.t();
     Tensor recurrent_grad = torch::empty({H, B}, x.options());
+    // float32: dgates_t·W_hh accumulated straight into dh by libxsmm's kernels.
+    const kernels::SmallGemm small =
+        fused && x.scalar_type() == torch::kFloat && w_hh.is_contiguous() && dh.is_contiguous()
+            ? kernels::SmallGemm::accumulating(H, B, GH, /*lda=*/H, /*ldb=*/GH, /*ldc=*/H)
+            : kernels::SmallGemm();
 
     // Walk the steps in the opposite order of the forward pass.
     for (int64_t s = T - 1; s >= 0; --s) {
@@ -343,8 +359,12 @@ class LSTMLayerFunction : public torch::autograd::Function<LSTMLayerFunction> {
       }
       // dh += dgates_t·W_hh, computed transposed as in the forward.
       profile::Scope grad_scope(profile::Phase::kRecurrentGrad);
-      torch::mm_out(recurrent_grad, w_hh_t, dg_t.t());
-      dh.add_(recurrent_grad.t());
+      if (small) {
+        small.run(w_hh.data_ptr<float>(), dg_t.data_ptr<float>(), dh.data_ptr<float>());
+      } else {
+        torch::mm_out(recurrent_grad, w_hh_t, dg_t.t());
+        dh.add_(recurrent_grad.t());
+      }
     }
 
     // All weight and input gradients as single products over every step.

@@ -11,7 +11,7 @@ spm_prefix="$root/third_party/sentencepiece"
 packages=(build-essential cmake ninja-build pkg-config git
           libtorch-dev libopenblas0-pthread
           libyaml-cpp-dev libboost-program-options-dev libgtest-dev nlohmann-json3-dev
-          libfmt-dev libspdlog-dev libicu-dev libxxhash-dev libdnnl-dev libgloo-dev python3-torch python3-sentencepiece clang-format
+          libfmt-dev libspdlog-dev libicu-dev libxxhash-dev libdnnl-dev libxsmm-dev libgloo-dev python3-torch python3-sentencepiece clang-format
           protobuf-compiler libprotobuf-dev dpkg-dev)
 
 missing=()
