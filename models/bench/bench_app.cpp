@@ -237,20 +237,35 @@ RoundFn make_onednn_round(const torch::nn::LSTM& reference, const std::string& m
   };
 }
 
+// The modules and inputs of one shape: torch's LSTM, the custom one with its weights, x and the
+// output gradient, all from config.seed.
+struct Shape {
+  torch::nn::LSTM reference{nullptr};
+  LSTM custom{nullptr};
+  Tensor x, grad_out;
+};
+
+Shape make_shape(const BenchConfig& config, int64_t hidden, const torch::Device& device) {
+  const int64_t input = config.input_size > 0 ? config.input_size : hidden;
+  torch::manual_seed(config.seed);
+  Shape shape;
+  // dropout stays 0 so that both implementations compute the same function in training mode.
+  shape.reference = torch::nn::LSTM(torch::nn::LSTMOptions(input, hidden)
+                                        .num_layers(config.layers)
+                                        .bidirectional(config.bidirectional));
+  shape.reference->to(device);
+  shape.custom = lstm_from_torch(shape.reference);
+  const int64_t D = config.bidirectional ? 2 : 1;
+  const auto opts = torch::TensorOptions().device(device);
+  shape.x = torch::randn({config.steps, config.batch, input}, opts);
+  shape.grad_out = torch::randn({config.steps, config.batch, D * hidden}, opts);
+  return shape;
+}
+
 BenchRow bench_one(const BenchConfig& config, int64_t hidden, const std::string& mode,
                    const torch::Device& device, double ceiling_flops) {
   const int64_t input = config.input_size > 0 ? config.input_size : hidden;
-  torch::manual_seed(config.seed);
-  // dropout stays 0 so that both implementations compute the same function in training mode.
-  torch::nn::LSTM reference(torch::nn::LSTMOptions(input, hidden)
-                                .num_layers(config.layers)
-                                .bidirectional(config.bidirectional));
-  reference->to(device);
-  LSTM custom = lstm_from_torch(reference);
-  const int64_t D = config.bidirectional ? 2 : 1;
-  const auto opts = torch::TensorOptions().device(device);
-  Tensor x = torch::randn({config.steps, config.batch, input}, opts);
-  Tensor grad_out = torch::randn({config.steps, config.batch, D * hidden}, opts);
+  auto [reference, custom, x, grad_out] = make_shape(config, hidden, device);
 
   BenchRow row;
   std::vector<RoundFn> rounds = {make_round(reference, mode, x, grad_out),
@@ -438,17 +453,7 @@ std::string lstm_profile_markdown(const BenchConfig& config) {
   s << "| hidden | mode | implementation | part | ms | share |\n|---|---|---|---|---|---|\n";
   for (int64_t hidden : config.hidden_sizes) {
     for (const auto& mode : config.modes) {
-      const int64_t input = config.input_size > 0 ? config.input_size : hidden;
-      torch::manual_seed(config.seed);
-      torch::nn::LSTM reference(torch::nn::LSTMOptions(input, hidden)
-                                    .num_layers(config.layers)
-                                    .bidirectional(config.bidirectional));
-      reference->to(device);
-      LSTM custom = lstm_from_torch(reference);
-      const int64_t D = config.bidirectional ? 2 : 1;
-      const auto opts = torch::TensorOptions().device(device);
-      Tensor x = torch::randn({config.steps, config.batch, input}, opts);
-      Tensor grad_out = torch::randn({config.steps, config.batch, D * hidden}, opts);
+      auto [reference, custom, x, grad_out] = make_shape(config, hidden, device);
       const double reps = static_cast<double>(config.repetitions);
       auto row = [&](const char* impl, const std::string& part, double seconds, double total) {
         s << "| " << hidden << " | " << mode << " | " << impl << " | " << part << " | "

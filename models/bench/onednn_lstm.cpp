@@ -24,13 +24,13 @@ namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
+using Dims = memory::dims;
 using Clock = std::chrono::steady_clock;
+constexpr auto kF32 = memory::data_type::f32;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-using Dims = memory::dims;
-constexpr auto kF32 = memory::data_type::f32;
 
 struct Shape {
   int64_t T, B, F, H, L, D;
@@ -161,7 +161,7 @@ OneDnnResult OneDnnLstm::run(const Tensor& x_in, const Tensor& grad_out_in) {
     w_iter = m.reordered(w_iter_user, m.fwd_pd.weights_iter_desc());
     m.stream.wait();
   }
-  r.reorder_seconds += seconds_since(start);
+  r.reorder_seconds = seconds_since(start);
   const memory src = m.wrap(m.src_md, x), dst = m.wrap(m.dst_md, r.output);
   const memory dst_iter = m.wrap(m.state_md, h_n), dst_iter_c = m.wrap(m.state_md, c_n);
   const memory bias = m.wrap(m.bias_md, m.bias);
@@ -235,7 +235,6 @@ OneDnnResult OneDnnLstm::run(const Tensor& x_in, const Tensor& grad_out_in) {
       }
     }
   }
-  m.stream.wait();
   r.h_n = h_n.view({L * D, B, H});
   r.c_n = c_n.view({L * D, B, H});
   return r;
