@@ -187,36 +187,52 @@ double f1_score(std::string_view prediction, std::string_view truth) {
   return (2 * precision * recall) / (precision + recall);
 }
 
-SquadScore score_predictions(const SquadDataset& data,
-                             const std::map<std::string, std::string>& predictions) {
+QuestionScores score_questions(const SquadDataset& data,
+                               const std::map<std::string, std::string>& predictions) {
+  QuestionScores scores;
+  for (const auto& paragraph : data.paragraphs) {
+    for (const auto& question : paragraph.questions) {
+      double best_exact = 0;
+      double best_f1 = 0;
+      const auto it = predictions.find(question.id);
+      if (it != predictions.end()) {
+        bool first = true;
+        for (const auto& answer : question.answers) {
+          const double e = exact_match_score(it->second, answer.text);
+          const double f = f1_score(it->second, answer.text);
+          best_exact = first ? e : std::max(best_exact, e);
+          best_f1 = first ? f : std::max(best_f1, f);
+          first = false;
+        }
+      }
+      scores.exact.push_back(best_exact);
+      scores.f1.push_back(best_f1);
+      scores.answered.push_back(it != predictions.end() ? 1.0 : 0.0);
+    }
+  }
+  return scores;
+}
+
+SquadScore total_score(const QuestionScores& scores) {
   SquadScore score;
   double exact = 0;
   double f1 = 0;
-  for (const auto& paragraph : data.paragraphs) {
-    for (const auto& question : paragraph.questions) {
-      ++score.questions;
-      const auto it = predictions.find(question.id);
-      if (it == predictions.end()) continue;
-      ++score.answered;
-      double best_exact = 0;
-      double best_f1 = 0;
-      bool first = true;
-      for (const auto& answer : question.answers) {
-        const double e = exact_match_score(it->second, answer.text);
-        const double f = f1_score(it->second, answer.text);
-        best_exact = first ? e : std::max(best_exact, e);
-        best_f1 = first ? f : std::max(best_f1, f);
-        first = false;
-      }
-      exact += best_exact;
-      f1 += best_f1;
-    }
+  for (size_t i = 0; i < scores.exact.size(); ++i) {
+    exact += scores.exact[i];
+    f1 += scores.f1[i];
+    score.answered += scores.answered[i] > 0 ? 1 : 0;
   }
+  score.questions = static_cast<int64_t>(scores.exact.size());
   if (score.questions > 0) {
     score.exact_match = 100.0 * exact / static_cast<double>(score.questions);
     score.f1 = 100.0 * f1 / static_cast<double>(score.questions);
   }
   return score;
+}
+
+SquadScore score_predictions(const SquadDataset& data,
+                             const std::map<std::string, std::string>& predictions) {
+  return total_score(score_questions(data, predictions));
 }
 
 namespace {

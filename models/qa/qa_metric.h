@@ -44,8 +44,23 @@ struct SquadScore {
   int64_t answered = 0;    ///< questions that had a prediction
 };
 
+/// Each question's best EM (0 or 1) and F1 (in [0, 1]) over its ground truths, in the file's
+/// order; 0 for a question without a prediction.
+struct QuestionScores {
+  std::vector<double> exact;
+  std::vector<double> f1;
+  std::vector<double> answered;  ///< 1 where the question had a prediction
+};
+
+/// The per-question scores of `predictions` (question id -> answer text) on `data`.
+QuestionScores score_questions(const SquadDataset& data,
+                               const std::map<std::string, std::string>& predictions);
+
+/// The corpus figures of per-question scores, summed in order as evaluate-v1.1.py sums them.
+SquadScore total_score(const QuestionScores& scores);
+
 /// Scores `predictions` (question id -> answer text) against every question of `data`, as
-/// evaluate-v1.1.py does.
+/// evaluate-v1.1.py does: total_score(score_questions(data, predictions)).
 SquadScore score_predictions(const SquadDataset& data,
                              const std::map<std::string, std::string>& predictions);
 

@@ -20,12 +20,17 @@ std::vector<int64_t> context_lengths(const SquadEncoding& data, int64_t max_cont
 
 std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& data, int64_t pad_id,
                                         int64_t batch_size, int64_t max_answer_tokens,
-                                        int64_t nbest) {
+                                        int64_t nbest, Share share) {
   torch::NoGradGuard no_grad;
   reader->eval();
-  std::vector<QaPrediction> out(data.questions.size());
+  const size_t n = data.questions.size();
+  const auto first = static_cast<int64_t>(n * share.index / share.parts);
+  const auto last = static_cast<int64_t>(n * (share.index + 1) / share.parts);
+  std::vector<QaPrediction> out(static_cast<size_t>(last - first));
   const auto lengths = context_lengths(data, /*max_context=*/0);
-  for (const auto& indices : plan_inference_batches(lengths, batch_size, /*max_batch_tokens=*/0)) {
+  const std::vector<int64_t> share_lengths(lengths.begin() + first, lengths.begin() + last);
+  for (auto indices : plan_inference_batches(share_lengths, batch_size, /*max_batch_tokens=*/0)) {
+    for (auto& i : indices) i += first;
     const auto batch = make_qa_batch(data, indices, pad_id, /*max_context=*/0);
     auto [start, end] = reader->forward(batch);
     const auto log_start =
@@ -34,7 +39,7 @@ std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& d
     const int64_t steps = log_start.size(1);
     for (size_t b = 0; b < indices.size(); ++b) {
       const int64_t q = indices[b];
-      QaPrediction& prediction = out[static_cast<size_t>(q)];
+      QaPrediction& prediction = out[static_cast<size_t>(q - first)];
       prediction.id = data.questions[static_cast<size_t>(q)].id;
       prediction.spans =
           best_spans(log_start.data_ptr<float>() + b * steps, log_end.data_ptr<float>() + b * steps,
@@ -122,13 +127,26 @@ StepResult QaTask::train_step(int64_t epoch, int64_t index) {
   return {loss.item<double>() * static_cast<double>(n), n};
 }
 
-std::vector<QaPrediction> QaTask::predict_dev() {
-  return predict_spans(reader_, dev_, pad_id_, cfg_.train.eval_batch_size,
-                       cfg_.decode.max_answer_tokens);
-}
-
 EvalResult QaTask::evaluate() {
-  const auto score = score_predictions(dev_data_, best_answers(predict_dev()));
+  // With W processes, rank r answers its contiguous share of the dev questions; the per-question
+  // scores (0 where a rank has no answer) are added up across the ranks, and every rank then sums
+  // them in the file's order, as one process does, so the figures agree to the last bit.
+  auto& world = dist::world();
+  const auto predictions =
+      predict_spans(reader_, dev_, pad_id_, cfg_.train.eval_batch_size,
+                    cfg_.decode.max_answer_tokens, /*nbest=*/1, {world.rank(), world.size()});
+  auto scores = score_questions(dev_data_, best_answers(predictions));
+  if (world.size() > 1) {
+    const size_t n = scores.exact.size();
+    std::vector<double> all(scores.exact);
+    all.insert(all.end(), scores.f1.begin(), scores.f1.end());
+    all.insert(all.end(), scores.answered.begin(), scores.answered.end());
+    all = world.all_reduce_sum(all);
+    scores.exact.assign(all.begin(), all.begin() + n);
+    scores.f1.assign(all.begin() + n, all.begin() + 2 * n);
+    scores.answered.assign(all.begin() + 2 * n, all.end());
+  }
+  const auto score = total_score(scores);
   EvalResult result;
   result.metrics = {
       {"exact_match", score.exact_match}, {"f1", score.f1}, {"questions", score.questions}};

@@ -31,11 +31,18 @@ struct QaPrediction {
   std::vector<std::string> texts;  ///< the original context text of each span
 };
 
-/// Predicts the `nbest` best spans of every question of `data` (in order), in eval mode without
-/// gradients, in batches of similar context length.
+/// Part `index` of `parts` equal contiguous parts of a set: one process's share of the work.
+struct Share {
+  int index = 0;
+  int parts = 1;
+};
+
+/// Predicts the `nbest` best spans of every question of `data` in `share` (in order; the
+/// default share is all of them), in eval mode without gradients, in batches of similar context
+/// length.
 std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& data, int64_t pad_id,
                                         int64_t batch_size, int64_t max_answer_tokens,
-                                        int64_t nbest = 1);
+                                        int64_t nbest = 1, Share share = {});
 
 /// Question id -> best answer text.
 std::map<std::string, std::string> best_answers(const std::vector<QaPrediction>& predictions);
@@ -56,9 +63,6 @@ class QaTask : public TrainTask {
   StepResult train_step(int64_t epoch, int64_t index) override;
   EvalResult evaluate() override;
   std::string unit() const override { return "examples"; }
-
-  /// The dev predictions of the current weights.
-  std::vector<QaPrediction> predict_dev();
 
  private:
   QaReader reader_;

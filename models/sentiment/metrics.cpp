@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 namespace lstmnlp::sentiment {
 
@@ -14,16 +15,25 @@ ClassificationReport classification_report(const std::vector<int64_t>& gold,
   TORCH_CHECK(gold.size() == predicted.size(), "gold has ", gold.size(), " labels but predicted ",
               predicted.size());
   TORCH_CHECK(num_classes > 0, "num_classes must be positive, got ", num_classes);
-  ClassificationReport r;
   const size_t c = static_cast<size_t>(num_classes);
-  r.confusion.assign(c, std::vector<int64_t>(c, 0));
+  std::vector<std::vector<int64_t>> confusion(c, std::vector<int64_t>(c, 0));
   for (size_t i = 0; i < gold.size(); ++i) {
     TORCH_CHECK(
         gold[i] >= 0 && gold[i] < num_classes && predicted[i] >= 0 && predicted[i] < num_classes,
         "class index out of range at ", i, ": gold ", gold[i], ", predicted ", predicted[i]);
-    ++r.confusion[gold[i]][predicted[i]];
+    ++confusion[gold[i]][predicted[i]];
   }
-  r.total = static_cast<int64_t>(gold.size());
+  return report_from_confusion(std::move(confusion));
+}
+
+ClassificationReport report_from_confusion(std::vector<std::vector<int64_t>> confusion) {
+  ClassificationReport r;
+  const size_t c = confusion.size();
+  TORCH_CHECK(c > 0, "the confusion matrix is empty");
+  for (const auto& row : confusion) {
+    TORCH_CHECK(row.size() == c, "the confusion matrix is not square");
+  }
+  r.confusion = std::move(confusion);
   int64_t correct = 0;
   r.precision.assign(c, 0.0);
   r.recall.assign(c, 0.0);
@@ -33,6 +43,7 @@ ClassificationReport classification_report(const std::vector<int64_t>& gold,
     int64_t predicted_k = 0;
     for (size_t g = 0; g < c; ++g) predicted_k += r.confusion[g][k];
     for (size_t p = 0; p < c; ++p) r.support[k] += r.confusion[k][p];
+    r.total += r.support[k];
     const int64_t tp = r.confusion[k][k];
     correct += tp;
     r.precision[k] = predicted_k > 0 ? static_cast<double>(tp) / predicted_k : 0.0;

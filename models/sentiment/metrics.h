@@ -31,6 +31,9 @@ ClassificationReport classification_report(const std::vector<int64_t>& gold,
                                            const std::vector<int64_t>& predicted,
                                            int64_t num_classes);
 
+/// The report of a confusion matrix, confusion[gold][predicted] (C, C).
+ClassificationReport report_from_confusion(std::vector<std::vector<int64_t>> confusion);
+
 /// {"accuracy", "macro_f1", "examples", "labels", "per_class": {label: {...}}, "confusion"}.
 nlohmann::json to_json(const ClassificationReport& report, const std::vector<std::string>& labels);
 

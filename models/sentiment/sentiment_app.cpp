@@ -210,10 +210,10 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   const auto summary = trainer.run();
   log << "training stopped (" << summary.stop_reason << ") after " << summary.steps << " steps in "
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
-  if (!world.is_main()) return {};
-
+  world.barrier();  // rank 0 has written best.pt
   const bool has_best = trainer.load_best();
-  const auto report = task.dev_report();
+  const auto report = task.dev_report();  // on every rank: each scores its share
+  if (!world.is_main()) return {};
   auto report_json = to_json(report, labels.labels());
   report_json["checkpoint"] = has_best ? trainer.best_path() : std::string("(final weights)");
   report_json["train_seconds"] = summary.train_seconds;

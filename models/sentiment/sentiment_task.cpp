@@ -94,25 +94,43 @@ StepResult SentimentTask::train_step(int64_t epoch, int64_t index) {
   return {loss.item<double>() * n, n};
 }
 
-ClassificationReport SentimentTask::dev_report() {
-  const auto probs =
-      predict_probabilities(model_, dev_.tokens, pad_id_, cfg_.eval_batch_size, device_);
-  const auto predicted = probs.argmax(1).contiguous();
-  std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
-                            predicted.data_ptr<int64_t>() + predicted.numel());
-  return classification_report(dev_.labels, pred, num_classes_);
+ClassificationReport SentimentTask::dev_report(double* mean_loss) {
+  // With W processes, rank r scores its contiguous share of the dev set, and the per-class counts
+  // and the summed loss are added up across the ranks: every rank gets the whole set's figures.
+  auto& world = dist::world();
+  const size_t n = dev_.tokens.size();
+  const size_t begin = n * world.rank() / world.size();
+  const size_t end = n * (world.rank() + 1) / world.size();
+  std::vector<std::vector<int>> share;
+  if (world.size() > 1) share.assign(dev_.tokens.begin() + begin, dev_.tokens.begin() + end);
+  const auto& tokens = world.size() > 1 ? share : dev_.tokens;
+
+  const auto c = static_cast<size_t>(num_classes_);
+  std::vector<double> sums(1 + c * c, 0.0);  // the summed loss, then confusion[gold][predicted]
+  if (!tokens.empty()) {
+    const auto probs =
+        predict_probabilities(model_, tokens, pad_id_, cfg_.eval_batch_size, device_);
+    const std::vector<int64_t> gold(dev_.labels.begin() + begin, dev_.labels.begin() + end);
+    const auto gold_probs =
+        probs.gather(1, torch::tensor(gold, torch::kInt64).unsqueeze(1)).clamp_min(1e-12);
+    sums[0] = -gold_probs.log().to(torch::kFloat64).sum().item<double>();
+    const auto predicted = probs.argmax(1).contiguous();
+    const int64_t* pred = predicted.data_ptr<int64_t>();
+    for (size_t i = 0; i < gold.size(); ++i) sums[1 + gold[i] * c + pred[i]] += 1;
+  }
+  if (world.size() > 1) sums = world.all_reduce_sum(sums);
+
+  std::vector<std::vector<int64_t>> confusion(c, std::vector<int64_t>(c, 0));
+  for (size_t g = 0; g < c; ++g) {
+    for (size_t p = 0; p < c; ++p) confusion[g][p] = static_cast<int64_t>(sums[1 + g * c + p]);
+  }
+  if (mean_loss != nullptr) *mean_loss = sums[0] / static_cast<double>(n);
+  return report_from_confusion(std::move(confusion));
 }
 
 EvalResult SentimentTask::evaluate() {
-  const auto probs =
-      predict_probabilities(model_, dev_.tokens, pad_id_, cfg_.eval_batch_size, device_);
-  const auto gold = torch::tensor(dev_.labels, torch::kInt64);
-  const double loss =
-      -probs.gather(1, gold.unsqueeze(1)).clamp_min(1e-12).log().mean().item<double>();
-  const auto predicted = probs.argmax(1).contiguous();
-  std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
-                            predicted.data_ptr<int64_t>() + predicted.numel());
-  const auto report = classification_report(dev_.labels, pred, num_classes_);
+  double loss = 0;
+  const auto report = dev_report(&loss);
   nlohmann::json metrics = {{"loss", loss},
                             {"accuracy", report.accuracy},
                             {"macro_f1", report.macro_f1},

@@ -56,8 +56,9 @@ class SentimentTask : public TrainTask {
   EvalResult evaluate() override;
   std::string unit() const override { return "examples"; }
 
-  /// The dev report of the current weights.
-  ClassificationReport dev_report();
+  /// The dev report of the current weights, and in `mean_loss` the mean cross-entropy. With
+  /// several processes each scores its share and every rank must call it.
+  ClassificationReport dev_report(double* mean_loss = nullptr);
 
  private:
   SentimentClassifier model_;

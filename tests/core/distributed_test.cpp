@@ -14,15 +14,20 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "core/checkpoint.h"
 #include "core/config.h"
 #include "datasets/length_batching.h"
 #include "models/lm/lm_app.h"
+#include "models/qa/qa_config.h"
+#include "models/sentiment/sentiment_app.h"
 #include "tests/lm/lm_test_util.h"
+#include "tests/qa/qa_test_util.h"
 
 namespace lstmnlp {
 namespace {
@@ -379,6 +384,175 @@ TEST_F(DistributedLmTest, BadEnvironmentExitsTwoWithOneLine) {
   const auto err = slurp(runs / "err");
   EXPECT_EQ(status, 2) << err;
   EXPECT_NE(err.find("c10d store at 127.0.0.1"), std::string::npos) << err;
+}
+
+// lstm-sentiment on synthetic reviews of varied length: 2 ranks of batch B against one of 2B.
+class DistributedSentimentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(bin("lstm-sentiment")))
+      GTEST_SKIP() << bin("lstm-sentiment") << " is not built";
+    // 192 training examples: every batch of 16 is full, so each rank's mean loss weighs the same.
+    // 101 dev examples: the ranks' shares of the evaluation differ in size.
+    write_reviews(data_ / "train.tsv", 192, 1);
+    write_reviews(data_ / "dev.tsv", 101, 2);
+    sentiment::SentimentConfig cfg;
+    cfg.data.train = data_ / "train.tsv";
+    cfg.data.dev = data_ / "dev.tsv";
+    cfg.tokenizer.vocab_size = 30;
+    cfg.tokenizer.character_coverage = 1.0;
+    cfg.model.embedding_dim = 8;
+    cfg.model.hidden_size = 8;
+    cfg.model.dropout = 0;  // the ranks' masks would differ from one process's
+    cfg.train.base.opt.optimizer = Optimizer::kSgd;
+    cfg.train.base.opt.lr = 0.5;
+    cfg.train.base.loop.log_every = 1;
+    cfg.train.base.loop.eval_every = 3;
+    cfg.train.base.loop.max_steps = 6;
+    config_ = data_ / "sentiment.yaml";
+    std::ofstream(config_) << config::to_yaml(cfg);
+  }
+
+  static void write_reviews(const std::string& path, int n, unsigned seed) {
+    std::mt19937 rng(seed);
+    const std::vector<std::string> pos = {"good", "great", "wonderful", "fine", "superb"};
+    const std::vector<std::string> neg = {"bad", "awful", "dull", "boring", "poor"};
+    const std::vector<std::string> nouns = {"film", "movie", "acting", "plot", "story"};
+    std::ofstream out(path);
+    out << "sentence\tlabel\n";
+    for (int i = 0; i < n; ++i) {
+      const auto& words = i % 2 ? neg : pos;
+      out << "a";
+      for (unsigned k = 0; k <= rng() % 4; ++k) out << " " << words[rng() % words.size()];
+      out << " " << nouns[rng() % nouns.size()] << "\t" << (i % 2 ? "neg" : "pos") << "\n";
+    }
+  }
+
+  std::vector<int> train(int world, int batch, const std::string& run) {
+    const std::string args = bin("lstm-sentiment") + " train --config " + config_ +
+                             " --threads 1 --set train.batch_size=" + std::to_string(batch) +
+                             " --output-dir " + run;
+    return run_ranks(world, args, run + ".log");
+  }
+
+  TempDir data_{"dist_sentiment"};
+  std::string config_;
+};
+
+TEST_F(DistributedSentimentTest, TwoRanksOfBatchBEqualOneOfBatchTwoB) {
+  TempDir runs("dist_sentiment_runs");
+  const auto one = runs / "one";
+  const auto two = runs / "two";
+  ASSERT_EQ(train(1, 16, one), std::vector<int>({0})) << slurp(one + ".log0");
+  ASSERT_EQ(train(2, 8, two), std::vector<int>({0, 0}))
+      << slurp(two + ".log0") << slurp(two + ".log1");
+
+  const auto train_one = records(one + "/metrics.jsonl", "train");
+  const auto train_two = records(two + "/metrics.jsonl", "train");
+  ASSERT_EQ(train_one.size(), 6u);
+  ASSERT_EQ(train_two.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NEAR(train_two[i]["loss"].get<double>(), train_one[i]["loss"].get<double>(), 1e-5);
+    EXPECT_EQ(train_two[i]["world_size"], 2);
+  }
+  // Each rank scored its share of dev; the sums are the whole set's.
+  const auto valid_one = records(one + "/metrics.jsonl", "valid");
+  const auto valid_two = records(two + "/metrics.jsonl", "valid");
+  ASSERT_EQ(valid_one.size(), 2u);
+  ASSERT_EQ(valid_two.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_NEAR(valid_two[i]["loss"].get<double>(), valid_one[i]["loss"].get<double>(), 1e-6);
+    EXPECT_EQ(valid_two[i]["accuracy"], valid_one[i]["accuracy"]);
+    EXPECT_EQ(valid_two[i]["confusion"], valid_one[i]["confusion"]);
+  }
+  int64_t examples = 0;
+  for (const auto& row : valid_two[1]["confusion"]) {
+    for (const auto& count : row) examples += count.get<int64_t>();
+  }
+  EXPECT_EQ(examples, 101);
+
+  const auto x = sentiment::SentimentCheckpoint::load(one + "/latest.pt", torch::kCPU);
+  const auto y = sentiment::SentimentCheckpoint::load(two + "/latest.pt", torch::kCPU);
+  const auto px = x.model->named_parameters();
+  const auto py = y.model->named_parameters();
+  ASSERT_EQ(px.size(), py.size());
+  for (const auto& item : px) {
+    EXPECT_TRUE(torch::allclose(item.value(), py[item.key()], 1e-5, 1e-5)) << item.key();
+  }
+  // The final report on best.pt, scored in shares too, equals one process's.
+  std::ifstream in_one(one + "/dev_metrics.json");
+  std::ifstream in_two(two + "/dev_metrics.json");
+  const auto dev_one = nlohmann::json::parse(in_one);
+  const auto dev_two = nlohmann::json::parse(in_two);
+  EXPECT_EQ(dev_two["accuracy"], dev_one["accuracy"]);
+  EXPECT_EQ(dev_two["confusion"], dev_one["confusion"]);
+  EXPECT_EQ(slurp(two + ".log1").find("dev ("), std::string::npos) << slurp(two + ".log1");
+}
+
+// lstm-qa on slices of the SQuAD dev file: 2 ranks of batch B against one of 2B; each rank
+// answers its share of the dev questions and the official figures agree to the last bit.
+TEST(DistributedQaTest, TwoRanksOfBatchBEqualOneOfBatchTwoB) {
+  const std::string squad = qa::testing::squad_dir() + "/dev-v1.1.json";
+  if (!fs::exists(bin("lstm-qa"))) GTEST_SKIP() << bin("lstm-qa") << " is not built";
+  if (!fs::exists(squad)) GTEST_SKIP() << squad << " not found (set LSTM_NLP_DATA)";
+  TempDir dir("dist_qa");
+  const auto data = read_squad(squad);
+  // 128 training questions, every batch of 16 full; 75 dev questions, shares of 37 and 38.
+  qa::testing::write_slice(data, 128, dir / "train.json");
+  qa::testing::write_slice(data, 75, dir / "dev.json");
+  qa::QaConfig cfg;
+  cfg.data.train = dir / "train.json";
+  cfg.data.dev = dir / "dev.json";
+  cfg.data.max_context_tokens = 0;  // no answer cut off: each rank's mean loss weighs the same
+  cfg.tokenizer.vocab_size = 400;
+  cfg.model.embedding_dim = 16;
+  cfg.model.hidden_size = 8;
+  cfg.model.context_layers = 1;
+  cfg.model.question_layers = 1;
+  cfg.model.dropout = 0;  // the ranks' masks would differ from one process's
+  cfg.model.embedding_dropout = 0;
+  cfg.train.base.opt.optimizer = Optimizer::kSgd;
+  cfg.train.base.opt.lr = 0.5;
+  cfg.train.base.loop.log_every = 1;
+  cfg.train.base.loop.eval_every = 2;
+  cfg.train.base.loop.max_steps = 4;
+  cfg.train.eval_batch_size = 16;
+  const std::string config_path = dir / "qa.yaml";
+  std::ofstream(config_path) << config::to_yaml(cfg);
+  const auto train = [&](int world, int batch, const std::string& run) {
+    return run_ranks(world,
+                     bin("lstm-qa") + " train --config " + config_path +
+                         " --threads 1 --set train.batch_size=" + std::to_string(batch) +
+                         " --output-dir " + run,
+                     run + ".log");
+  };
+  const auto one = dir / "one";
+  const auto two = dir / "two";
+  ASSERT_EQ(train(1, 16, one), std::vector<int>({0})) << slurp(one + ".log0");
+  ASSERT_EQ(train(2, 8, two), std::vector<int>({0, 0}))
+      << slurp(two + ".log0") << slurp(two + ".log1");
+
+  const auto train_one = records(one + "/metrics.jsonl", "train");
+  const auto train_two = records(two + "/metrics.jsonl", "train");
+  ASSERT_EQ(train_one.size(), 4u);
+  ASSERT_EQ(train_two.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_NEAR(train_two[i]["loss"].get<double>(), train_one[i]["loss"].get<double>(), 1e-5);
+    EXPECT_EQ(train_two[i]["world_size"], 2);
+  }
+  const auto valid_one = records(one + "/metrics.jsonl", "valid");
+  const auto valid_two = records(two + "/metrics.jsonl", "valid");
+  ASSERT_EQ(valid_one.size(), 2u);
+  ASSERT_EQ(valid_two.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(valid_two[i]["questions"], 75);
+    EXPECT_EQ(valid_two[i]["exact_match"], valid_one[i]["exact_match"]);
+    EXPECT_EQ(valid_two[i]["f1"], valid_one[i]["f1"]);
+  }
+  // Some answers were right, so the figures compared are not both 0.
+  EXPECT_GT(valid_one[1]["f1"].get<double>(), 0.0);
+  std::cerr << "dev F1 after 2 and 4 steps: " << valid_one[0]["f1"] << ", " << valid_one[1]["f1"]
+            << "\n";
 }
 
 }  // namespace

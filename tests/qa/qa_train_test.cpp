@@ -14,6 +14,7 @@
 #include "datasets/squad_features.h"
 #include "models/qa/qa_app.h"
 #include "models/qa/qa_task.h"
+#include "tests/qa/qa_test_util.h"
 #include "tests/test_util.h"
 
 namespace lstmnlp::qa {
@@ -22,34 +23,12 @@ namespace {
 namespace fs = std::filesystem;
 using test::input_error_of;
 using test::TempDir;
-
-std::string data_dir() {
-  const char* env = std::getenv("LSTM_NLP_DATA");
-  return std::string(env ? env : LSTMNLP_SOURCE_DIR "/../shared/data") + "/squad";
-}
+using testing::squad_dir;
+using testing::write_slice;
 
 std::string bin_dir() {
   const char* env = std::getenv("LSTM_NLP_BIN");
   return env ? env : LSTMNLP_BINARY_DIR "/bin";
-}
-
-// Writes the first `questions` questions of `data` as a SQuAD file.
-void write_slice(const SquadDataset& data, int64_t questions, const std::string& path) {
-  const auto slice = first_questions(data, questions);
-  nlohmann::json paragraphs = nlohmann::json::array();
-  for (const auto& p : slice.paragraphs) {
-    nlohmann::json qas = nlohmann::json::array();
-    for (const auto& q : p.questions) {
-      nlohmann::json answers = nlohmann::json::array();
-      for (const auto& a : q.answers)
-        answers.push_back({{"text", a.text}, {"answer_start", a.char_start}});
-      qas.push_back({{"id", q.id}, {"question", q.question}, {"answers", answers}});
-    }
-    paragraphs.push_back({{"context", p.context}, {"qas", qas}});
-  }
-  nlohmann::json j = {{"version", "1.1"},
-                      {"data", {{{"title", "slice"}, {"paragraphs", paragraphs}}}}};
-  std::ofstream(path) << j.dump();
 }
 
 int exit_status(const std::string& command, std::string* err = nullptr) {
@@ -65,7 +44,7 @@ int exit_status(const std::string& command, std::string* err = nullptr) {
 }
 
 TEST(QaTrainTest, ShortRunBeatsFirstSentenceBaselineAndPredictRoundTrips) {
-  const std::string squad = data_dir();
+  const std::string squad = squad_dir();
   if (!fs::exists(squad + "/dev-v1.1.json") ||
       !fs::exists(squad + "/train-v1.1.reconstructed.json")) {
     GTEST_SKIP() << "SQuAD is not in " << squad << " (set LSTM_NLP_DATA)";
