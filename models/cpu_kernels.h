@@ -52,7 +52,9 @@ inline bool cpu_has_avx2() {
 struct FloatMath {
   static inline float exp(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float fx = x * 1.44269504088896341f;
+    // n comes from a number: converting NaN to an integer is undefined (and on x86 gives
+    // INT_MIN, whose shift below is undefined too). A NaN x still makes r, and so the result, NaN.
+    const float fx = (x == x ? x : 0.0f) * 1.44269504088896341f;
     const int32_t n = static_cast<int32_t>(fx + (fx >= 0.0f ? 0.5f : -0.5f));
     const float nf = static_cast<float>(n);
     // Cody-Waite reduction: r = x - n*ln(2) in two parts.
