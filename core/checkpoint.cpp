@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <optional>
+#include <memory>
 #include <sstream>
 
 #include "core/error.h"
@@ -283,10 +283,12 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
     copies.emplace_back(it->second, saved);
   }
 
-  std::optional<torch::serialize::InputArchive> opt_archive;
+  // A pointer, not a std::optional: InputArchive's copy constructor takes a non-const reference,
+  // which clang rejects inside std::optional.
+  std::unique_ptr<torch::serialize::InputArchive> opt_archive;
   torch::Tensor state;  // the bytes opt_archive was loaded from
   if (optimizer != nullptr) {
-    opt_archive.emplace();
+    opt_archive = std::make_unique<torch::serialize::InputArchive>();
     if (reader.try_read("optimizer_state", state, "optimizer state")) {
       state = state.contiguous();
       const auto& bytes = state;

@@ -198,6 +198,7 @@ void World::average_gradients(const std::vector<torch::Tensor>& params, int64_t 
   const double scale = 1.0 / impl_->size;
   for (auto& bucket : buckets) {
     std::vector<torch::Tensor> flat_views;
+    flat_views.reserve(bucket.size());
     for (const auto& g : bucket) flat_views.push_back(g.reshape({-1}));
     std::vector<torch::Tensor> flat{torch::cat(flat_views)};
     all_reduce_sum(flat);

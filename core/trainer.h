@@ -126,6 +126,8 @@ struct StepResult {
 };
 
 /// What an evaluation reports.
+// NOLINTNEXTLINE(bugprone-exception-escape): a false positive in the implicit noexcept move,
+// which only moves nlohmann::json (noexcept) and scalars.
 struct EvalResult {
   nlohmann::json metrics;  ///< e.g. {"loss":…, "ppl":…} or {"accuracy":…}
   double score = 0;        ///< the number that picks the best checkpoint

@@ -39,10 +39,10 @@ LanguageModelImpl::LanguageModelImpl(const LanguageModelOptions& options_) : opt
     const double between = per_layer ? 0.0 : o.dropout_hidden();
     const std::string name = per_layer ? "rnn" + std::to_string(k) : "rnn";
     if (o.lstm() == LstmBackend::kCustom) {
-      custom_.push_back(register_module(
+      custom_.emplace_back(register_module(
           name, LSTM(LSTMOptions(input, o.hidden_size()).num_layers(layers).dropout(between))));
     } else {
-      torch_.push_back(register_module(
+      torch_.emplace_back(register_module(
           name,
           torch::nn::LSTM(
               torch::nn::LSTMOptions(input, o.hidden_size()).num_layers(layers).dropout(between))));

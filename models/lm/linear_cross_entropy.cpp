@@ -181,7 +181,7 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& weight = saved[1];
-    auto grad = saved[2];  // exp(l - max), turned into d loss / d logits in place
+    const auto& grad = saved[2];  // exp(l - max), turned into d loss / d logits in place
     const auto& scale = saved[3];
     const auto& target = saved[4];
     const auto& g = grad_outputs[0];

@@ -260,7 +260,7 @@ TrainSummary run_lm_train(const LmConfig& cfg, const LmTrainOptions& options, st
   Trainer trainer(task, trainer_options);
   if (main && options.overwrite) remove_run_files(options.run_dir);
   if (main) prepare_run_dir(options.run_dir, config::to_yaml(cfg));
-  const TrainSummary summary = trainer.run();
+  TrainSummary summary = trainer.run();
   log << "trained " << summary.steps << " steps (" << summary.stop_reason << ") in " << std::fixed
       << std::setprecision(1) << summary.train_seconds << " s, " << std::setprecision(0)
       << summary.units_per_s << " tokens/s\n"
@@ -347,7 +347,7 @@ std::string run_lm_export(const LmExportOptions& options, std::ostream& log) {
   write_file_atomic(in_dir(options.output_dir, "vocab.txt"), vocab);
   if (!lm.vocab.is_words()) lm.vocab.tokenizer().save(in_dir(options.output_dir, "spm.model"));
   write_file_atomic(in_dir(options.output_dir, "config.yaml"), config::to_yaml(lm.config));
-  const std::string readme = export_readme(lm, options.checkpoint, step);
+  std::string readme = export_readme(lm, options.checkpoint, step);
   write_file_atomic(in_dir(options.output_dir, "README.md"), readme);
   log << "exported " << options.checkpoint << " to " << options.output_dir
       << "/ (model.pt, vocab.txt, config.yaml, README.md"

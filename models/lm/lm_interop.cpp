@@ -93,8 +93,10 @@ void load_rnn_model_state_dict(const StateDict& state_dict, LanguageModel& model
     copies.emplace_back(target, source);
   }
   for (const auto& [name, tensor] : state_dict) {
+    // C++17 lambdas cannot capture a structured binding: compare through a reference of its own.
+    const std::string& key = name;
     const bool known = std::any_of(expected.begin(), expected.end(),
-                                   [&](const auto& e) { return e.first == name; });
+                                   [&](const auto& e) { return e.first == key; });
     if (!known) {
       throw InputError(origin + ": unexpected '" + name +
                        "' in the state_dict (an RNNModel('LSTM', ...) of " +

@@ -148,6 +148,7 @@ std::vector<TrialResult> run_trials(
 
   const int workers = std::max(1, std::min(options.threads, n));
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(workers));
   for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
   {
     std::unique_lock<std::mutex> lock(mutex);
@@ -383,6 +384,7 @@ ExperimentResult run_reber(const ReberConfig& cfg, const RunOptions& options) {
   }
   // The set pairs are shared by trials, so build them once.
   std::vector<ReberData> pairs;
+  pairs.reserve(static_cast<size_t>(cfg.task.set_pairs));
   for (int p = 0; p < cfg.task.set_pairs; ++p) {
     pairs.push_back(make_reber_data(cfg.task, stream_seed(options.seed + p, kReberDataStream)));
   }

@@ -23,7 +23,7 @@ class TorchLearner : public Learner {
         input_to_output_(model.input_to_output),
         cross_entropy_(model.loss == Loss::kCrossEntropy) {
     const bool standard = model.cell == LSTMCellType::kStandard;
-    const std::string impl = kImpls.name(model.impl);
+    const std::string& impl = kImpls.name(model.impl);
     if (model.squash == SquashChoice::kPaper) {
       throw InputError("model.impl=" + impl +
                        " squashes with tanh; the paper's g and h need model.impl=fast");
@@ -68,7 +68,8 @@ class TorchLearner : public Learner {
     b_hh.zero_();
     const int64_t i_block = 0, f_block = 1, o_block = standard ? 3 : 2;
     for (int64_t j = 0; j < hidden; ++j) {
-      const double block = static_cast<double>(j / model.cells_per_block);
+      const int64_t block_index = j / model.cells_per_block;  // the block of unit j
+      const auto block = static_cast<double>(block_index);
       b_ih[i_block * hidden + j] = model.input_gate_bias + block * model.input_gate_bias_step;
       b_ih[o_block * hidden + j] = model.output_gate_bias + block * model.output_gate_bias_step;
       if (standard) {

@@ -24,10 +24,10 @@ StackedBiLstmImpl::StackedBiLstmImpl(int64_t input_size, int64_t hidden_size, in
     const int64_t in = k == 0 ? input_size : 2 * hidden_size;
     const std::string name = "layer" + std::to_string(k);
     if (use_torch) {
-      torch_.push_back(register_module(
+      torch_.emplace_back(register_module(
           name, torch::nn::LSTM(torch::nn::LSTMOptions(in, hidden_size).bidirectional(true))));
     } else {
-      custom_.push_back(
+      custom_.emplace_back(
           register_module(name, LSTM(LSTMOptions(in, hidden_size).bidirectional(true))));
     }
   }

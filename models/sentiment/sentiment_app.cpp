@@ -212,7 +212,7 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
       << summary.train_seconds << " s, " << summary.units_per_s << " examples/s\n";
   world.barrier();  // rank 0 has written best.pt
   const bool has_best = trainer.load_best();
-  const auto report = task.dev_report();  // on every rank: each scores its share
+  auto report = task.dev_report();  // on every rank: each scores its share
   if (!world.is_main()) return {};
   auto report_json = to_json(report, labels.labels());
   report_json["checkpoint"] = has_best ? trainer.best_path() : std::string("(final weights)");
@@ -266,7 +266,7 @@ std::string run_sentiment_export(const SentimentExportOptions& options, std::ost
   write_file_atomic((dir / "labels.txt").string(), labels);
   write_file_atomic((dir / "config.json").string(), config.dump(2) + "\n");
   write_file_atomic((dir / "config.yaml").string(), config::to_yaml(ckpt.config));
-  const std::string readme = export_readme(ckpt, model_args);
+  std::string readme = export_readme(ckpt, model_args);
   write_file_atomic((dir / "README.md").string(), readme);
   log << "exported " << ckpt.path << " to " << options.output_dir
       << "/ (model.pt, spm.model, labels.txt, config.json, config.yaml, README.md)\n";
@@ -371,7 +371,7 @@ ClassificationReport run_sentiment_eval(const SentimentEvalOptions& options, std
   const auto predicted = probs.argmax(1).contiguous();
   std::vector<int64_t> pred(predicted.data_ptr<int64_t>(),
                             predicted.data_ptr<int64_t>() + predicted.numel());
-  const auto report = classification_report(encoded.labels, pred, ckpt.labels.size());
+  auto report = classification_report(encoded.labels, pred, ckpt.labels.size());
   out << "checkpoint " << ckpt.path << ", " << stats.records << " examples from " << options.input;
   if (stats.empty_texts > 0) out << " (" << stats.empty_texts << " empty texts skipped)";
   out << "\n" << format_report(report, ckpt.labels.labels());

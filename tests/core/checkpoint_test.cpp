@@ -282,7 +282,8 @@ TEST_F(CheckpointTest, DISABLED_ChecksumCost) {
   struct Big : torch::nn::Module {
     Big() {
       for (int i = 0; i < 6; ++i) {
-        layers.push_back(register_module("l" + std::to_string(i), torch::nn::Linear(1024, 1024)));
+        layers.emplace_back(
+            register_module("l" + std::to_string(i), torch::nn::Linear(1024, 1024)));
       }
     }
     std::vector<torch::nn::Linear> layers;

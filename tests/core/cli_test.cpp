@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <boost/program_options.hpp>
 #include <csignal>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/signals.h"
@@ -82,6 +84,7 @@ int run(std::vector<std::string> args, CommonOptions* seen = nullptr, int* count
   commands.push_back(flags);
   args.insert(args.begin(), "prog");
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (auto& a : args) argv.push_back(a.data());
   // run_app re-executes its process once with faster runtime settings; here that process is the
   // test binary, which would start the whole suite again with these arguments (and ctest then

@@ -166,7 +166,8 @@ int free_port() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  // Port 0 always binds; a failure shows as port 0 below, which the runs then fail to use.
+  (void)::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
@@ -205,11 +206,13 @@ std::string rank_env(int rank, int world, int port) {
 std::vector<int> run_ranks(int world, const std::string& args, const std::string& log_prefix) {
   const int port = free_port();
   std::vector<pid_t> pids;
+  pids.reserve(static_cast<size_t>(world));
   for (int r = 0; r < world; ++r) {
     pids.push_back(
         spawn(rank_env(r, world, port) + args + " >/dev/null 2>" + log_prefix + std::to_string(r)));
   }
   std::vector<int> statuses;
+  statuses.reserve(pids.size());
   for (pid_t pid : pids) statuses.push_back(wait_status(pid));
   return statuses;
 }

@@ -114,7 +114,7 @@ TEST(StateDictTest, BadFilesAreInputErrorsNamingTheFile) {
   expect_error(text, "not a PyTorch file written by torch.save");
 
   const std::string empty = tmp / "empty.pt";
-  std::ofstream{empty};
+  std::ofstream(empty).close();
   expect_error(empty, "not a PyTorch file");
 
   const std::string legacy = tmp / "legacy.pt";

@@ -346,9 +346,9 @@ TEST(Schedule, ZarembaEpochDecayAndLinearWarmup) {
 
   cfg.lr_schedule = LrSchedule::kLinear;
   cfg.warmup_steps = 10;
-  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/4, /*total=*/110), 0.5);
-  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/60, /*total=*/110), 0.5);
-  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/110, /*total=*/110), 0.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/4, /*total_steps=*/110), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/60, /*total_steps=*/110), 0.5);
+  EXPECT_DOUBLE_EQ(scheduled_lr(cfg, 0, /*step=*/110, /*total_steps=*/110), 0.0);
 }
 
 }  // namespace

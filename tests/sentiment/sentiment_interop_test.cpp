@@ -67,7 +67,7 @@ class SentimentInteropTest : public ::testing::Test {
     const auto tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
     torch::manual_seed(21);
     SentimentClassifier model(cfg.model, tokenizer.vocab_size(), 2, tokenizer.pad_id());
-    const std::string path = *dir_ / (name + ".pt");
+    std::string path = *dir_ / (name + ".pt");
     save_checkpoint(path, *model, nullptr, meta);
     return path;
   }

@@ -240,6 +240,7 @@ TEST_F(TokenizerTest, OffsetsIndexTheOriginalNonAsciiText) {
 
   // The ids agree with plain encode().
   std::vector<int> ids;
+  ids.reserve(spans.size());
   for (const auto& span : spans) ids.push_back(span.id);
   EXPECT_EQ(ids, model_->encode(text));
 }
