@@ -71,25 +71,15 @@ class Workloads:
         self.checkpoint = None
         self.predict_input = None
 
-    def lm_train(self, flags):
-        out = os.path.join(self.work, "lm")
+    def train(self, exe, config, unit, flags):
+        """`exe train` of `config` for the set number of steps; its mean `unit`/s."""
+        out = os.path.join(self.work, "train")
         shutil.rmtree(out, ignore_errors=True)
-        run([os.path.join(BIN, "lstm-lm"), "train",
-             "--config", os.path.join(ROOT, "configs/lm/zaremba-small.yaml"),
+        run([os.path.join(BIN, exe), "train", "--config", os.path.join(ROOT, config),
              "--set", "train.max_steps=%d" % self.steps, "--set", "train.log_every=25",
              "--set", "train.eval_every=1000000000", "--set", "train.save_every=0",
              "--output-dir", out] + flags, self.work)
-        return train_rate(out, "tokens")
-
-    def sentiment_train(self, flags):
-        out = os.path.join(self.work, "sst2")
-        shutil.rmtree(out, ignore_errors=True)
-        run([os.path.join(BIN, "lstm-sentiment"), "train",
-             "--config", os.path.join(ROOT, "configs/sentiment/sst2.yaml"),
-             "--set", "train.max_steps=%d" % self.steps, "--set", "train.log_every=25",
-             "--set", "train.eval_every=1000000000", "--set", "train.save_every=0",
-             "--output-dir", out] + flags, self.work)
-        return train_rate(out, "examples")
+        return train_rate(out, unit)
 
     def prepare_predict(self, lines):
         """A checkpoint (a short SST-2 run) and SST-2 dev's sentences repeated to `lines`."""
@@ -140,8 +130,10 @@ def main():
     work = tempfile.mkdtemp(prefix="bench_threads.")
     loads = Workloads(work, args.steps)
     workloads = {
-        "lm-train": ("tokens/s", loads.lm_train),
-        "sentiment-train": ("examples/s", loads.sentiment_train),
+        "lm-train": ("tokens/s", lambda f: loads.train(
+            "lstm-lm", "configs/lm/zaremba-small.yaml", "tokens", f)),
+        "sentiment-train": ("examples/s", lambda f: loads.train(
+            "lstm-sentiment", "configs/sentiment/sst2.yaml", "examples", f)),
         "sentiment-predict": ("sentences/s", loads.sentiment_predict),
         "bench-inference": ("tokens/s", lambda f: loads.bench("inference", f)),
         "bench-train": ("tokens/s", lambda f: loads.bench("forward_backward", f)),

@@ -227,6 +227,20 @@ std::vector<nlohmann::json> records(const std::string& metrics, const std::strin
   return out;
 }
 
+// The train records of a run on one process (`one`) and on two (`two`): `steps` each, written by
+// rank 0 alone, with the same losses (1e-5), the second's marked with its world size.
+void expect_same_train_losses(const std::string& one, const std::string& two, size_t steps) {
+  const auto train_one = records(one + "/metrics.jsonl", "train");
+  const auto train_two = records(two + "/metrics.jsonl", "train");
+  ASSERT_EQ(train_one.size(), steps);
+  ASSERT_EQ(train_two.size(), steps);
+  for (size_t i = 0; i < steps; ++i) {
+    EXPECT_NEAR(train_two[i]["loss"].get<double>(), train_one[i]["loss"].get<double>(), 1e-5);
+    EXPECT_EQ(train_two[i]["world_size"], 2);
+    EXPECT_FALSE(train_one[i].contains("world_size"));
+  }
+}
+
 class DistributedLmTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -281,15 +295,7 @@ TEST_F(DistributedLmTest, TwoRanksOfBatchBEqualOneOfBatchTwoB) {
       << slurp(two + ".log0") << slurp(two + ".log1");
 
   // The same losses step by step, the same evaluations, the same weights and state.
-  const auto train_one = records(one + "/metrics.jsonl", "train");
-  const auto train_two = records(two + "/metrics.jsonl", "train");
-  ASSERT_EQ(train_one.size(), 6u);
-  ASSERT_EQ(train_two.size(), 6u);  // rank 0 alone writes the metrics
-  for (size_t i = 0; i < 6; ++i) {
-    EXPECT_NEAR(train_two[i]["loss"].get<double>(), train_one[i]["loss"].get<double>(), 1e-5);
-    EXPECT_EQ(train_two[i]["world_size"], 2);
-    EXPECT_FALSE(train_one[i].contains("world_size"));
-  }
+  expect_same_train_losses(one, two, 6);
   const auto valid_one = records(one + "/metrics.jsonl", "valid");
   const auto valid_two = records(two + "/metrics.jsonl", "valid");
   ASSERT_EQ(valid_one.size(), 2u);
@@ -450,14 +456,7 @@ TEST_F(DistributedSentimentTest, TwoRanksOfBatchBEqualOneOfBatchTwoB) {
   ASSERT_EQ(train(2, 8, two), std::vector<int>({0, 0}))
       << slurp(two + ".log0") << slurp(two + ".log1");
 
-  const auto train_one = records(one + "/metrics.jsonl", "train");
-  const auto train_two = records(two + "/metrics.jsonl", "train");
-  ASSERT_EQ(train_one.size(), 6u);
-  ASSERT_EQ(train_two.size(), 6u);
-  for (size_t i = 0; i < 6; ++i) {
-    EXPECT_NEAR(train_two[i]["loss"].get<double>(), train_one[i]["loss"].get<double>(), 1e-5);
-    EXPECT_EQ(train_two[i]["world_size"], 2);
-  }
+  expect_same_train_losses(one, two, 6);
   // Each rank scored its share of dev; the sums are the whole set's.
   const auto valid_one = records(one + "/metrics.jsonl", "valid");
   const auto valid_two = records(two + "/metrics.jsonl", "valid");
@@ -535,14 +534,7 @@ TEST(DistributedQaTest, TwoRanksOfBatchBEqualOneOfBatchTwoB) {
   ASSERT_EQ(train(2, 8, two), std::vector<int>({0, 0}))
       << slurp(two + ".log0") << slurp(two + ".log1");
 
-  const auto train_one = records(one + "/metrics.jsonl", "train");
-  const auto train_two = records(two + "/metrics.jsonl", "train");
-  ASSERT_EQ(train_one.size(), 4u);
-  ASSERT_EQ(train_two.size(), 4u);
-  for (size_t i = 0; i < 4; ++i) {
-    EXPECT_NEAR(train_two[i]["loss"].get<double>(), train_one[i]["loss"].get<double>(), 1e-5);
-    EXPECT_EQ(train_two[i]["world_size"], 2);
-  }
+  expect_same_train_losses(one, two, 4);
   const auto valid_one = records(one + "/metrics.jsonl", "valid");
   const auto valid_two = records(two + "/metrics.jsonl", "valid");
   ASSERT_EQ(valid_one.size(), 2u);
