@@ -88,6 +88,10 @@ std::vector<std::vector<int64_t>> plan_inference_batches(const std::vector<int64
   return batches;
 }
 
+ShareRange share_of(int64_t n, int index, int parts) {
+  return {n * index / parts, n * (index + 1) / parts};
+}
+
 std::vector<std::vector<int64_t>> shard_batches(std::vector<std::vector<int64_t>> plan, int rank,
                                                 int world_size) {
   if (world_size <= 1) return plan;
@@ -96,8 +100,8 @@ std::vector<std::vector<int64_t>> shard_batches(std::vector<std::vector<int64_t>
   for (const auto& batch : plan) {
     const auto n = static_cast<int64_t>(batch.size());
     if (n < world_size) continue;
-    mine.emplace_back(batch.begin() + rank * n / world_size,
-                      batch.begin() + (rank + 1) * n / world_size);
+    const auto share = share_of(n, rank, world_size);
+    mine.emplace_back(batch.begin() + share.first, batch.begin() + share.last);
   }
   return mine;
 }

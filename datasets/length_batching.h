@@ -40,9 +40,17 @@ std::vector<std::vector<int64_t>> plan_epoch_batches(const std::vector<int64_t>&
                                                      int64_t batch_size, uint64_t seed,
                                                      int64_t epoch);
 
+/// Items [first, last) of `n`: part `index` of `parts` contiguous parts, whose sizes differ by at
+/// most one; rank r of W processes takes [r * n / W, (r + 1) * n / W).
+struct ShareRange {
+  int64_t first = 0;
+  int64_t last = 0;
+};
+ShareRange share_of(int64_t n, int index, int parts);
+
 /// Rank `rank`'s part of each batch of an epoch trained by `world_size` processes, whose plan
 /// was made with world_size times the batch size: of a batch of n, examples
-/// [rank * n / world_size, (rank + 1) * n / world_size). So W processes of batch B see the batches
+/// share_of(n, rank, world_size). So W processes of batch B see the batches
 /// of one process of batch W * B. A batch of fewer than world_size examples (at most the one
 /// short batch of a plan) is left out, so that every rank takes sharded_batch_count() steps.
 /// With one process, the plan itself.

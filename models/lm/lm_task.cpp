@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/distributed.h"
+#include "datasets/length_batching.h"
 
 namespace lstmnlp::lm {
 
@@ -34,11 +35,11 @@ Perplexity evaluate_perplexity(LanguageModel& model, const Corpus& corpus, int64
   const auto device = model->decoder_weight().device();
   auto data = batchify(corpus.ids, batch_size);
   const int64_t rows = data.size(0);
-  // This rank's streams: ranks r of W score [r * B / W, (r + 1) * B / W).
+  // This rank's share of the streams.
   auto& world = dist::world();
-  const int64_t first = batch_size * world.rank() / world.size();
-  const int64_t streams = batch_size * (world.rank() + 1) / world.size() - first;
-  data = data.narrow(1, first, streams).contiguous().to(device);
+  const auto share = share_of(batch_size, world.rank(), world.size());
+  const int64_t streams = share.last - share.first;
+  data = data.narrow(1, share.first, streams).contiguous().to(device);
   // Summing in double on the device avoids a host sync per batch.
   auto nll = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
   if (streams > 0) {

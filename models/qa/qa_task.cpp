@@ -23,9 +23,8 @@ std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& d
                                         int64_t nbest, Share share) {
   torch::NoGradGuard no_grad;
   reader->eval();
-  const size_t n = data.questions.size();
-  const auto first = static_cast<int64_t>(n * share.index / share.parts);
-  const auto last = static_cast<int64_t>(n * (share.index + 1) / share.parts);
+  const auto [first, last] =
+      share_of(static_cast<int64_t>(data.questions.size()), share.index, share.parts);
   std::vector<QaPrediction> out(static_cast<size_t>(last - first));
   const auto lengths = context_lengths(data, /*max_context=*/0);
   const std::vector<int64_t> share_lengths(lengths.begin() + first, lengths.begin() + last);

@@ -99,8 +99,7 @@ ClassificationReport SentimentTask::dev_report(double* mean_loss) {
   // and the summed loss are added up across the ranks: every rank gets the whole set's figures.
   auto& world = dist::world();
   const size_t n = dev_.tokens.size();
-  const size_t begin = n * world.rank() / world.size();
-  const size_t end = n * (world.rank() + 1) / world.size();
+  const auto [begin, end] = share_of(static_cast<int64_t>(n), world.rank(), world.size());
   std::vector<std::vector<int>> share;
   if (world.size() > 1) share.assign(dev_.tokens.begin() + begin, dev_.tokens.begin() + end);
   const auto& tokens = world.size() > 1 ? share : dev_.tokens;
