@@ -126,8 +126,9 @@ struct StepResult {
 };
 
 /// What an evaluation reports.
-// NOLINTNEXTLINE(bugprone-exception-escape): a false positive in the implicit noexcept move,
-// which only moves nlohmann::json (noexcept) and scalars.
+// clang-tidy's bugprone-exception-escape flags the implicit noexcept move, which only moves an
+// nlohmann::json (noexcept) and scalars: a false positive.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct EvalResult {
   nlohmann::json metrics;  ///< e.g. {"loss":…, "ppl":…} or {"accuracy":…}
   double score = 0;        ///< the number that picks the best checkpoint
