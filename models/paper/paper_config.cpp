@@ -103,14 +103,26 @@ NetSpec net_spec(const ModelConfig& model, int64_t inputs, int64_t outputs) {
   spec.blocks = model.blocks;
   spec.cells_per_block = model.cells_per_block;
   spec.forget_gate = standard;
-  if (model.squash == SquashChoice::kAuto) {
-    spec.squash = standard ? Squash::kTanh : Squash::kPaper;
-  } else {
-    spec.squash = model.squash == SquashChoice::kPaper ? Squash::kPaper : Squash::kTanh;
+  spec.output_gate = model.output_gate;
+  switch (model.squash) {
+    case SquashChoice::kAuto:
+      spec.squash = standard ? Squash::kTanh : Squash::kPaper;
+      break;
+    case SquashChoice::kPaper:
+      spec.squash = Squash::kPaper;
+      break;
+    case SquashChoice::kTanh:
+      spec.squash = Squash::kTanh;
+      break;
+    case SquashChoice::kSigmoidIdentity:
+      spec.squash = Squash::kSigmoidIdentity;
+      break;
   }
+  spec.recurrent_cells = model.recurrent != Recurrent::kNone;
   spec.recurrent_gates = model.recurrent == Recurrent::kAuto
                              ? !standard
                              : model.recurrent == Recurrent::kCellsAndGates;
+  spec.gate_bias = model.gate_bias;
   spec.cell_bias = model.cell_bias;
   spec.output_bias = model.output_bias;
   spec.input_to_output = model.input_to_output;
@@ -122,6 +134,8 @@ NetSpec net_spec(const ModelConfig& model, int64_t inputs, int64_t outputs) {
   spec.output_gate_bias_step = model.output_gate_bias_step;
   spec.forget_gate_bias = model.forget_gate_bias;
   spec.forget_gate_bias_step = model.forget_gate_bias_step;
+  spec.input_gate_bias_random = model.input_gate_bias_random;
+  spec.output_gate_bias_random = model.output_gate_bias_random;
   return spec;
 }
 

@@ -30,17 +30,21 @@ inline const config::Choices<LSTMCellType> kCells{{"1997", LSTMCellType::k1997},
                                                   {"standard", LSTMCellType::kStandard}};
 
 /// `model.squash`: Squash, or auto (chosen by the cell).
-enum class SquashChoice { kAuto, kPaper, kTanh };
+enum class SquashChoice { kAuto, kPaper, kTanh, kSigmoidIdentity };
 /// Their names in configs.
 inline const config::Choices<SquashChoice> kSquashChoices{
-    {"auto", SquashChoice::kAuto}, {"paper", SquashChoice::kPaper}, {"tanh", SquashChoice::kTanh}};
+    {"auto", SquashChoice::kAuto},
+    {"paper", SquashChoice::kPaper},
+    {"tanh", SquashChoice::kTanh},
+    {"sigmoid_identity", SquashChoice::kSigmoidIdentity}};
 
 /// `model.recurrent`: what hidden units see at t-1, or auto (chosen by the cell).
-enum class Recurrent { kAuto, kCellsAndGates, kCells };
+enum class Recurrent { kAuto, kCellsAndGates, kCells, kNone };
 /// Their names in configs.
 inline const config::Choices<Recurrent> kRecurrents{{"auto", Recurrent::kAuto},
                                                     {"cells_and_gates", Recurrent::kCellsAndGates},
-                                                    {"cells", Recurrent::kCells}};
+                                                    {"cells", Recurrent::kCells},
+                                                    {"none", Recurrent::kNone}};
 
 /// `model.loss`: the error of the sigmoid output units.
 enum class Loss { kMse, kCrossEntropy };
@@ -81,12 +85,17 @@ struct ModelConfig {
   LSTMCellType cell = LSTMCellType::k1997;
   int blocks = 3;
   int cells_per_block = 2;
-  /// auto (paper for 1997, tanh for standard), paper (g in [-2, 2], h in [-1, 1]) or tanh.
+  /// An output gate per block; false is experiment 2a's cell with an input gate only.
+  bool output_gate = true;
+  /// auto (paper for 1997, tanh for standard), paper (g in [-2, 2], h in [-1, 1]), tanh, or
+  /// sigmoid_identity (g in [0, 1], h the identity: experiments 2a and 2b).
   SquashChoice squash = SquashChoice::kAuto;
   /// What hidden units see at t-1: auto (cells_and_gates for 1997, cells for standard),
-  /// cells_and_gates (the paper's fully connected hidden layer) or cells.
+  /// cells_and_gates (the paper's fully connected hidden layer), cells, or none (the inputs
+  /// alone: experiment 2a).
   Recurrent recurrent = Recurrent::kAuto;
-  /// Trainable biases of the memory cells and output units (gates always have one).
+  /// Trainable biases of the gates, the memory cells and the output units.
+  bool gate_bias = true;
   bool cell_bias = false;
   bool output_bias = false;
   /// Output units also see the inputs.
@@ -96,13 +105,16 @@ struct ModelConfig {
   Loss loss = Loss::kMse;
   /// Weights start uniform in [-init_range, init_range].
   double init_range = 0.2;
-  /// Gate bias of block j: bias + j * bias_step (set exactly, not drawn).
+  /// Gate bias of block j: bias + j * bias_step (set exactly, not drawn), unless
+  /// input_gate_bias_random / output_gate_bias_random keep the uniform draw (the paper's "r").
   double input_gate_bias = 0.0;
   double input_gate_bias_step = 0.0;
   double output_gate_bias = -1.0;
   double output_gate_bias_step = -1.0;
   double forget_gate_bias = 1.0;
   double forget_gate_bias_step = 0.0;
+  bool input_gate_bias_random = false;
+  bool output_gate_bias_random = false;
 
   template <class V>
   void visit(V& v) {
@@ -110,8 +122,10 @@ struct ModelConfig {
     v("cell", cell, kCells);
     v("blocks", blocks, config::Range{1, 64});
     v("cells_per_block", cells_per_block, config::Range{1, 64});
+    v("output_gate", output_gate);
     v("squash", squash, kSquashChoices);
     v("recurrent", recurrent, kRecurrents);
+    v("gate_bias", gate_bias);
     v("cell_bias", cell_bias);
     v("output_bias", output_bias);
     v("input_to_output", input_to_output);
@@ -123,6 +137,8 @@ struct ModelConfig {
     v("output_gate_bias_step", output_gate_bias_step, config::Range{-100.0, 100.0});
     v("forget_gate_bias", forget_gate_bias, config::Range{-100.0, 100.0});
     v("forget_gate_bias_step", forget_gate_bias_step, config::Range{-100.0, 100.0});
+    v("input_gate_bias_random", input_gate_bias_random);
+    v("output_gate_bias_random", output_gate_bias_random);
   }
 };
 

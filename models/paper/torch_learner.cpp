@@ -24,13 +24,19 @@ class TorchLearner : public Learner {
         cross_entropy_(model.loss == Loss::kCrossEntropy) {
     const bool standard = model.cell == LSTMCellType::kStandard;
     const std::string& impl = kImpls.name(model.impl);
-    if (model.squash == SquashChoice::kPaper) {
+    if (model.squash != SquashChoice::kAuto && model.squash != SquashChoice::kTanh) {
       throw InputError("model.impl=" + impl +
                        " squashes with tanh; the paper's g and h need model.impl=fast");
     }
-    if (model.recurrent == Recurrent::kCellsAndGates) {
+    if (model.recurrent != Recurrent::kAuto && model.recurrent != Recurrent::kCells) {
       throw InputError("model.impl=" + impl +
                        " feeds back the cell outputs only; set model.recurrent to auto or cells");
+    }
+    if (!model.output_gate || !model.gate_bias || model.input_gate_bias_random ||
+        model.output_gate_bias_random) {
+      throw InputError("model.impl=" + impl +
+                       " has output gates and set gate biases; model.output_gate=false, "
+                       "model.gate_bias=false and random gate biases need model.impl=fast");
     }
     const int64_t hidden = int64_t{model.blocks} * model.cells_per_block;
     std::vector<torch::Tensor> lstm_params;

@@ -44,6 +44,7 @@ inline void axpy(double* a, double alpha, const double* x, const std::vector<int
 
 int64_t NetSpec::num_weights() const {
   int64_t n = hidden_units() * hidden_sources() + outputs * output_sources();
+  if (!gate_bias) n -= gates();
   if (!cell_bias) n -= cells();
   if (!output_bias) n -= outputs;
   return n;
@@ -70,8 +71,12 @@ TrialNet::TrialNet(NetSpec spec, uint64_t seed) : spec_(spec) {
   for (double& v : v_) v = uniform(rng);
   for (int64_t j = 0; j < spec_.blocks; ++j) {
     const double jd = static_cast<double>(j);
-    w_[row_input_gate(j) * ns_] = spec_.input_gate_bias + jd * spec_.input_gate_bias_step;
-    w_[row_output_gate(j) * ns_] = spec_.output_gate_bias + jd * spec_.output_gate_bias_step;
+    if (!spec_.input_gate_bias_random) {
+      w_[row_input_gate(j) * ns_] = spec_.input_gate_bias + jd * spec_.input_gate_bias_step;
+    }
+    if (spec_.output_gate && !spec_.output_gate_bias_random) {
+      w_[row_output_gate(j) * ns_] = spec_.output_gate_bias + jd * spec_.output_gate_bias_step;
+    }
     if (spec_.forget_gate) {
       w_[row_forget_gate(j) * ns_] = spec_.forget_gate_bias + jd * spec_.forget_gate_bias_step;
     }
@@ -85,8 +90,8 @@ TrialNet::TrialNet(NetSpec spec, uint64_t seed) : spec_(spec) {
   s_.assign(cells, 0.0);
   s_prev_.assign(cells, 0.0);
   h_.assign(cells, 0.0);
+  yc_.assign(cells, 0.0);
   y_.assign(spec_.outputs, 0.0);
-  rec_.assign(spec_.recurrent_sources(), 0.0);
   pc_.assign(cells * ns_, 0.0);
   pi_.assign(cells * ns_, 0.0);
   pf_.assign(spec_.forget_gate ? cells * ns_ : 0, 0.0);
@@ -96,6 +101,9 @@ TrialNet::TrialNet(NetSpec spec, uint64_t seed) : spec_(spec) {
 }
 
 void TrialNet::zero_frozen() {
+  if (!spec_.gate_bias) {
+    for (int64_t u = 0; u < spec_.gates(); ++u) w_[u * ns_] = gw_[u * ns_] = 0.0;
+  }
   if (!spec_.cell_bias) {
     for (int64_t c = 0; c < spec_.cells(); ++c) w_[row_cell(c) * ns_] = gw_[row_cell(c) * ns_] = 0;
   }
@@ -104,9 +112,55 @@ void TrialNet::zero_frozen() {
   }
 }
 
+double TrialNet::squash_g(double net, double* g_dash) const {
+  switch (spec_.squash) {
+    case Squash::kPaper: {
+      const double sg = sigmoid(net);
+      *g_dash = 4.0 * sg * (1.0 - sg);
+      return 4.0 * sg - 2.0;
+    }
+    case Squash::kTanh: {
+      const double g = std::tanh(net);
+      *g_dash = 1.0 - g * g;
+      return g;
+    }
+    case Squash::kSigmoidIdentity: {
+      const double sg = sigmoid(net);
+      *g_dash = sg * (1.0 - sg);
+      return sg;
+    }
+  }
+  return 0.0;
+}
+
+double TrialNet::squash_h(double s) const {
+  switch (spec_.squash) {
+    case Squash::kPaper:
+      return 2.0 * sigmoid(s) - 1.0;
+    case Squash::kTanh:
+      return std::tanh(s);
+    case Squash::kSigmoidIdentity:
+      return s;
+  }
+  return 0.0;
+}
+
+double TrialNet::squash_h_dash(double h) const {
+  switch (spec_.squash) {
+    case Squash::kPaper:
+      return 0.5 * (1.0 - h * h);  // h = 2 sigmoid - 1: h' = 2 sigmoid (1 - sigmoid)
+    case Squash::kTanh:
+      return 1.0 - h * h;
+    case Squash::kSigmoidIdentity:
+      return 1.0;
+  }
+  return 0.0;
+}
+
 void TrialNet::reset() {
   std::fill(s_.begin(), s_.end(), 0.0);
-  std::fill(rec_.begin(), rec_.end(), 0.0);
+  std::fill(yc_.begin(), yc_.end(), 0.0);
+  std::fill(act_.begin(), act_.end(), 0.0);
   std::fill(pc_.begin(), pc_.end(), 0.0);
   std::fill(pi_.begin(), pi_.end(), 0.0);
   std::fill(pf_.begin(), pf_.end(), 0.0);
@@ -115,41 +169,31 @@ void TrialNet::reset() {
 const double* TrialNet::forward(const double* x, bool learn) {
   const int64_t B = spec_.blocks, S = spec_.cells_per_block, C = spec_.cells();
   const int64_t G = spec_.gates();
-  const bool paper = spec_.squash == Squash::kPaper;
 
+  // The recurrent sources are the previous step's cell outputs and gate activations.
   src_[0] = 1.0;
-  std::copy(x, x + spec_.inputs, src_.begin() + 1);
-  std::copy(rec_.begin(), rec_.end(), src_.begin() + 1 + spec_.inputs);
+  auto end = std::copy(x, x + spec_.inputs, src_.begin() + 1);
+  if (spec_.recurrent_cells) end = std::copy(yc_.begin(), yc_.end(), end);
+  if (spec_.recurrent_gates) std::copy(act_.begin(), act_.begin() + G, end);
   const double* src = src_.data();
   nonzeros(src_, nz_src_);
 
   for (int64_t u = 0; u < G; ++u) act_[u] = sigmoid(dot(&w_[u * ns_], src, nz_src_));
   for (int64_t c = 0; c < C; ++c) {
-    const double net = dot(&w_[row_cell(c) * ns_], src, nz_src_);
-    double g, gd;
-    if (paper) {
-      const double sg = sigmoid(net);
-      g = 4.0 * sg - 2.0;
-      gd = 4.0 * sg * (1.0 - sg);
-    } else {
-      g = std::tanh(net);
-      gd = 1.0 - g * g;
-    }
-    act_[G + c] = g;
-    gdash_[c] = gd;
+    act_[G + c] = squash_g(dot(&w_[row_cell(c) * ns_], src, nz_src_), &gdash_[c]);
   }
 
   for (int64_t j = 0; j < B; ++j) {
     const double in = act_[row_input_gate(j)];
-    const double out = act_[row_output_gate(j)];
+    const double out = spec_.output_gate ? act_[row_output_gate(j)] : 1.0;
     const double f = spec_.forget_gate ? act_[row_forget_gate(j)] : 1.0;
     for (int64_t v = 0; v < S; ++v) {
       const int64_t c = j * S + v;
       const double g = act_[G + c];
       s_prev_[c] = s_[c];
       s_[c] = f * s_[c] + in * g;
-      h_[c] = paper ? 2.0 * sigmoid(s_[c]) - 1.0 : std::tanh(s_[c]);
-      rec_[c] = out * h_[c];
+      h_[c] = squash_h(s_[c]);
+      yc_[c] = out * h_[c];
 
       if (learn) {
         // Truncated RTRL: ds_c(t)/dw = f ds_c(t-1)/dw + (immediate term) * src_m.
@@ -172,10 +216,9 @@ const double* TrialNet::forward(const double* x, bool learn) {
       }
     }
   }
-  if (spec_.recurrent_gates) std::copy(act_.begin(), act_.begin() + G, rec_.begin() + C);
 
   osrc_[0] = 1.0;
-  std::copy(rec_.begin(), rec_.begin() + C, osrc_.begin() + 1);
+  std::copy(yc_.begin(), yc_.end(), osrc_.begin() + 1);
   if (spec_.input_to_output) std::copy(x, x + spec_.inputs, osrc_.begin() + 1 + C);
   nonzeros(osrc_, nz_osrc_);
   for (int64_t k = 0; k < spec_.outputs; ++k) {
@@ -186,7 +229,6 @@ const double* TrialNet::forward(const double* x, bool learn) {
 
 double TrialNet::backward(const double* target) {
   const int64_t B = spec_.blocks, S = spec_.cells_per_block, C = spec_.cells();
-  const bool paper = spec_.squash == Squash::kPaper;
   double error = 0.0;
   std::fill(dy_.begin(), dy_.end(), 0.0);
   for (int64_t k = 0; k < spec_.outputs; ++k) {
@@ -199,18 +241,19 @@ double TrialNet::backward(const double* target) {
     axpy(&gv_[k * no_], delta, osrc_.data(), nz_osrc_);
   }
   for (int64_t j = 0; j < B; ++j) {
-    const double out = act_[row_output_gate(j)];
+    const double out = spec_.output_gate ? act_[row_output_gate(j)] : 1.0;
     double d_out = 0.0;
     for (int64_t v = 0; v < S; ++v) {
       const int64_t c = j * S + v;
       d_out += dy_[c] * h_[c];
-      const double hd = paper ? 0.5 * (1.0 - h_[c] * h_[c]) : 1.0 - h_[c] * h_[c];
-      const double ds = dy_[c] * out * hd;
+      const double ds = dy_[c] * out * squash_h_dash(h_[c]);
       axpy(&gw_[row_cell(c) * ns_], ds, &pc_[c * ns_], ns_);
       axpy(&gw_[row_input_gate(j) * ns_], ds, &pi_[c * ns_], ns_);
       if (spec_.forget_gate) axpy(&gw_[row_forget_gate(j) * ns_], ds, &pf_[c * ns_], ns_);
     }
-    axpy(&gw_[row_output_gate(j) * ns_], d_out * out * (1.0 - out), src_.data(), nz_src_);
+    if (spec_.output_gate) {
+      axpy(&gw_[row_output_gate(j) * ns_], d_out * out * (1.0 - out), src_.data(), nz_src_);
+    }
   }
   return error;
 }
@@ -219,7 +262,8 @@ double TrialNet::accumulate_full_gradient(const Sequence& seq, std::vector<doubl
   const int64_t B = spec_.blocks, S = spec_.cells_per_block, C = spec_.cells();
   const int64_t G = spec_.gates(), U = spec_.hidden_units(), R = spec_.recurrent_sources();
   const int64_t K = spec_.outputs, T = seq.length;
-  const bool paper = spec_.squash == Squash::kPaper;
+  // Offset of the gate activations among the recurrent sources.
+  const int64_t RC = spec_.recurrent_cells ? C : 0;
   hist_src_.resize(T * ns_);
   hist_osrc_.resize(T * no_);
   hist_act_.resize(T * U);
@@ -253,7 +297,11 @@ double TrialNet::accumulate_full_gradient(const Sequence& seq, std::vector<doubl
     const double* sp = &hist_s_prev_[t * C];
     const double* gd = &hist_gdash_[t * C];
     const double* src = &hist_src_[t * ns_];
-    std::copy(drec.begin(), drec.begin() + C, dy_.begin());
+    if (spec_.recurrent_cells) {
+      std::copy(drec.begin(), drec.begin() + C, dy_.begin());
+    } else {
+      std::fill(dy_.begin(), dy_.end(), 0.0);
+    }
     if (seq.has_target[t]) {
       const double* y = &hist_y_[t * K];
       const double* target = &seq.targets[t * K];
@@ -265,23 +313,23 @@ double TrialNet::accumulate_full_gradient(const Sequence& seq, std::vector<doubl
         axpy(&gv_[k * no_], d, &hist_osrc_[t * no_], no_);
       }
     }
-    auto gate_rec = [&](int64_t row) { return spec_.recurrent_gates ? drec[C + row] : 0.0; };
+    auto gate_rec = [&](int64_t row) { return spec_.recurrent_gates ? drec[RC + row] : 0.0; };
     for (int64_t j = 0; j < B; ++j) {
-      const double in = act[row_input_gate(j)], out = act[row_output_gate(j)];
+      const double in = act[row_input_gate(j)];
+      const double out = spec_.output_gate ? act[row_output_gate(j)] : 1.0;
       const double f = spec_.forget_gate ? act[row_forget_gate(j)] : 1.0;
-      double d_out = gate_rec(row_output_gate(j));
+      double d_out = spec_.output_gate ? gate_rec(row_output_gate(j)) : 0.0;
       double d_in = gate_rec(row_input_gate(j));
       double d_f = spec_.forget_gate ? gate_rec(row_forget_gate(j)) : 0.0;
       for (int64_t v = 0; v < S; ++v) {
         const int64_t c = j * S + v;
-        const double hd = paper ? 0.5 * (1.0 - h[c] * h[c]) : 1.0 - h[c] * h[c];
         d_out += dy_[c] * h[c];
-        ds[c] = dy_[c] * out * hd + ds_next[c] * f_next[j];
+        ds[c] = dy_[c] * out * squash_h_dash(h[c]) + ds_next[c] * f_next[j];
         d_in += ds[c] * act[G + c];
         d_f += ds[c] * sp[c];
         delta[row_cell(c)] = ds[c] * in * gd[c];
       }
-      delta[row_output_gate(j)] = d_out * out * (1.0 - out);
+      if (spec_.output_gate) delta[row_output_gate(j)] = d_out * out * (1.0 - out);
       delta[row_input_gate(j)] = d_in * in * (1.0 - in);
       if (spec_.forget_gate) delta[row_forget_gate(j)] = d_f * f * (1.0 - f);
       f_next[j] = f;
@@ -290,7 +338,7 @@ double TrialNet::accumulate_full_gradient(const Sequence& seq, std::vector<doubl
     for (int64_t u = 0; u < U; ++u) {
       if (delta[u] == 0.0) continue;
       axpy(&gw_[u * ns_], delta[u], src, ns_);
-      axpy(drec_prev.data(), delta[u], &w_[u * ns_ + 1 + spec_.inputs], R);
+      if (R > 0) axpy(drec_prev.data(), delta[u], &w_[u * ns_ + 1 + spec_.inputs], R);
     }
     std::swap(drec, drec_prev);
     std::swap(ds, ds_next);

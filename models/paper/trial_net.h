@@ -15,15 +15,18 @@
 // input gate, an output gate (and, in the standard cell, a forget gate) shared by its cells.
 // Every hidden unit (cell or gate) sees a bias, the inputs and the recurrent sources at t-1:
 // the cell outputs and, when `recurrent_gates`, the gate activations too ("memory cells and
-// gate units receive inputs from input units, memory cells and gate units"). Output units are
-// sigmoids over the cell outputs (and the inputs when `input_to_output`).
+// gate units receive inputs from input units, memory cells and gate units", Table 10's
+// connectivity F). Output units are sigmoids over the cell outputs (and the inputs when
+// `input_to_output`). Experiment 2a's net drops the output gate, the biases and every
+// recurrent source (output_gate, gate_bias, recurrent_cells all false).
 //
 //   net_u(t) = W_u · [1, x(t), r(t-1)]
 //   s_c(t)   = f_j(t) s_c(t-1) + in_j(t) g(net_c(t))    (f_j = 1 in the 1997 cell)
-//   y_c(t)   = out_j(t) h(s_c(t))
+//   y_c(t)   = out_j(t) h(s_c(t))                        (out_j = 1 without output gates)
 //   y_k(t)   = sigmoid(V_k · [1, y_c(t), x(t)])
 //
-// with g(x) = 4 sigmoid(x) - 2 and h(x) = 2 sigmoid(x) - 1 (Squash::kPaper) or g = h = tanh.
+// with g(x) = 4 sigmoid(x) - 2 and h(x) = 2 sigmoid(x) - 1 (Squash::kPaper), g = h = tanh, or
+// g = sigmoid and h the identity (Squash::kSigmoidIdentity, experiments 2a and 2b).
 //
 // Gradient: the paper's truncation. Errors reaching a hidden unit's net input are not
 // propagated further back in time; only the memory cell's state s_c carries them across
@@ -42,6 +45,9 @@ namespace lstmnlp::paper {
 enum class Squash {
   kPaper,  ///< g = 4 sigmoid - 2 in [-2, 2], h = 2 sigmoid - 1 in [-1, 1] (the 1997 paper)
   kTanh,   ///< g = h = tanh (the standard cell)
+  /// g = sigmoid in [0, 1], h = identity: experiments 2a and 2b ("g1" and "h = id" in the
+  /// paper's Table 10)
+  kSigmoidIdentity,
 };
 
 /// Which gradient train_sequence() follows.
@@ -51,7 +57,7 @@ enum class Gradient {
 };
 
 /// Sizes and initialisation of one net. Gate biases are set (not drawn) to
-/// `bias + j * bias_step` for block j = 0, 1, ...
+/// `bias + j * bias_step` for block j = 0, 1, ..., unless drawn (`*_gate_bias_random`).
 struct NetSpec {
   int64_t inputs = 7;
   int64_t outputs = 7;
@@ -59,10 +65,20 @@ struct NetSpec {
   int64_t cells_per_block = 2;
   /// Adds a forget gate per block (Gers et al. 2000); false is the 1997 cell.
   bool forget_gate = false;
+  /// An output gate per block; false gives experiment 2a's cell, "an input gate only (no
+  /// output gate)" (the paper, section 5.2), whose output is h(s_c) itself.
+  bool output_gate = true;
   Squash squash = Squash::kPaper;
+  /// Cell outputs are recurrent sources of every hidden unit (the paper's fully connected
+  /// hidden layer); false leaves the hidden units the inputs (and the gates, with
+  /// recurrent_gates) only: experiment 2a's cell and gate see the input units alone.
+  bool recurrent_cells = true;
   /// Gate activations are recurrent sources besides the cell outputs (the paper's layout).
   bool recurrent_gates = true;
-  /// Trainable biases of the cells and of the output units; gates always have one.
+  /// Trainable biases of the gates, the cells and the output units. The paper biases the gates
+  /// only in experiment 1, the cells and gates in 3, every non-input unit in 4-6 and no unit in
+  /// 2a-2c.
+  bool gate_bias = true;
   bool cell_bias = false;
   bool output_bias = false;
   /// Output units also see the inputs.
@@ -79,15 +95,24 @@ struct NetSpec {
   double output_gate_bias_step = -1.0;
   double forget_gate_bias = 1.0;
   double forget_gate_bias_step = 0.0;
+  /// The input (output) gate biases keep their uniform draw instead of being set: the paper's
+  /// "r" in Table 10 (input gates in experiment 1, output gates in 4-6, both in 5).
+  bool input_gate_bias_random = false;
+  bool output_gate_bias_random = false;
 
   /// Number of memory cells.
   int64_t cells() const { return blocks * cells_per_block; }
-  /// Number of gate units: 2 or 3 per block.
-  int64_t gates() const { return blocks * (forget_gate ? 3 : 2); }
+  /// Gate units per block: the input gate, the output gate and the forget gate where present.
+  int64_t gates_per_block() const { return 1 + (output_gate ? 1 : 0) + (forget_gate ? 1 : 0); }
+  /// Number of gate units.
+  int64_t gates() const { return blocks * gates_per_block(); }
   /// Hidden units: gates, then cells.
   int64_t hidden_units() const { return gates() + cells(); }
-  /// Recurrent sources: cell outputs, then (with recurrent_gates) gate activations.
-  int64_t recurrent_sources() const { return cells() + (recurrent_gates ? gates() : 0); }
+  /// Recurrent sources: cell outputs (with recurrent_cells), then gate activations (with
+  /// recurrent_gates).
+  int64_t recurrent_sources() const {
+    return (recurrent_cells ? cells() : 0) + (recurrent_gates ? gates() : 0);
+  }
   /// Columns of a hidden unit's weight row: bias, inputs, recurrent sources.
   int64_t hidden_sources() const { return 1 + inputs + recurrent_sources(); }
   /// Columns of an output unit's weight row: bias, cells, inputs (with input_to_output).
@@ -124,8 +149,9 @@ class TrialNet {
   void apply(double lr);
 
   /// Hidden weights, (hidden_units(), hidden_sources()) row-major. Rows: input gates of blocks
-  /// 0..B-1, output gates, forget gates (if any), then cells block by block. Columns: bias,
-  /// inputs, cell outputs, then gate activations in row order (with recurrent_gates).
+  /// 0..B-1, output gates (if any), forget gates (if any), then cells block by block. Columns:
+  /// bias, inputs, cell outputs (with recurrent_cells), then gate activations in row order
+  /// (with recurrent_gates).
   std::vector<double>& hidden_weights() { return w_; }
   /// Output weights, (outputs, output_sources()) row-major. Columns: bias, cells, inputs.
   std::vector<double>& output_weights() { return v_; }
@@ -133,16 +159,22 @@ class TrialNet {
   const std::vector<double>& hidden_grad() const { return gw_; }
   const std::vector<double>& output_grad() const { return gv_; }
   /// Cell outputs y_c after the last forward(), spec().cells() values.
-  const double* cell_outputs() const { return rec_.data(); }
+  const double* cell_outputs() const { return yc_.data(); }
   /// Cell states s_c after the last forward().
   const std::vector<double>& cell_states() const { return s_; }
 
  private:
   int64_t row_input_gate(int64_t j) const { return j; }
   int64_t row_output_gate(int64_t j) const { return spec_.blocks + j; }
-  int64_t row_forget_gate(int64_t j) const { return 2 * spec_.blocks + j; }
+  int64_t row_forget_gate(int64_t j) const {
+    return (spec_.output_gate ? 2 : 1) * spec_.blocks + j;
+  }
   int64_t row_cell(int64_t c) const { return spec_.gates() + c; }
   void zero_frozen();
+  // g(net), g'(net) and h'(s) given h(s), per spec_.squash.
+  double squash_g(double net, double* g_dash) const;
+  double squash_h(double s) const;
+  double squash_h_dash(double h) const;
 
   NetSpec spec_;
   int64_t ns_;  // hidden_sources()
@@ -155,9 +187,9 @@ class TrialNet {
   std::vector<double> gdash_;  // (cells): g'(net_c)
   std::vector<double> s_;      // (cells)
   std::vector<double> s_prev_;
-  std::vector<double> h_;    // (cells): h(s_c)
-  std::vector<double> y_;    // (outputs)
-  std::vector<double> rec_;  // (recurrent_sources): r(t)
+  std::vector<double> h_;   // (cells): h(s_c)
+  std::vector<double> yc_;  // (cells): y_c(t)
+  std::vector<double> y_;   // (outputs)
   // Partials of s_c with respect to the weights of cell c, and of its block's input and forget
   // gates: (cells, ns_) each.
   std::vector<double> pc_, pi_, pf_;

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "datasets/reber.h"
 #include "models/lstm.h"
@@ -37,7 +41,6 @@ Reference reference(const NetSpec& spec, TrialNet& net, const Sequence& seq, boo
             .clone()
             .requires_grad_(true);
   const int64_t B = spec.blocks, S = spec.cells_per_block, G = spec.gates();
-  const bool paper = spec.squash == Squash::kPaper;
   auto s = torch::zeros({spec.cells()}, torch::kDouble);
   auto rec = torch::zeros({spec.recurrent_sources()}, torch::kDouble);
   r.loss = torch::zeros({}, torch::kDouble);
@@ -47,14 +50,34 @@ Reference reference(const NetSpec& spec, TrialNet& net, const Sequence& seq, boo
     auto net_in = r.w.mv(torch::cat({one, x, truncate ? rec.detach() : rec}));
     auto gates = torch::sigmoid(net_in.slice(0, 0, G));
     auto cell_net = net_in.slice(0, G);
-    auto g = paper ? 4 * torch::sigmoid(cell_net) - 2 : torch::tanh(cell_net);
+    torch::Tensor g;
+    switch (spec.squash) {
+      case Squash::kPaper:
+        g = 4 * torch::sigmoid(cell_net) - 2;
+        break;
+      case Squash::kTanh:
+        g = torch::tanh(cell_net);
+        break;
+      case Squash::kSigmoidIdentity:
+        g = torch::sigmoid(cell_net);
+        break;
+    }
+    // Gate rows: input gates, output gates (if any), forget gates (if any).
     auto in = gates.slice(0, 0, B).repeat_interleave(S);
-    auto out = gates.slice(0, B, 2 * B).repeat_interleave(S);
-    auto f =
-        spec.forget_gate ? gates.slice(0, 2 * B, 3 * B).repeat_interleave(S) : torch::ones_like(s);
+    const int64_t out_row = B, f_row = spec.output_gate ? 2 * B : B;
+    auto out = spec.output_gate ? gates.slice(0, out_row, out_row + B).repeat_interleave(S)
+                                : torch::ones_like(s);
+    auto f = spec.forget_gate ? gates.slice(0, f_row, f_row + B).repeat_interleave(S)
+                              : torch::ones_like(s);
     s = f * s + in * g;
-    auto y_c = out * (paper ? 2 * torch::sigmoid(s) - 1 : torch::tanh(s));
-    rec = spec.recurrent_gates ? torch::cat({y_c, gates}) : y_c;
+    torch::Tensor h = spec.squash == Squash::kPaper  ? 2 * torch::sigmoid(s) - 1
+                      : spec.squash == Squash::kTanh ? torch::tanh(s)
+                                                     : s;
+    auto y_c = out * h;
+    std::vector<torch::Tensor> sources;
+    if (spec.recurrent_cells) sources.push_back(y_c);
+    if (spec.recurrent_gates) sources.push_back(gates);
+    rec = sources.empty() ? torch::zeros({0}, torch::kDouble) : torch::cat(sources);
     auto osrc = spec.input_to_output ? torch::cat({one, y_c, x}) : torch::cat({one, y_c});
     auto y = torch::sigmoid(r.v.mv(osrc));
     r.outputs.push_back(y);
@@ -66,14 +89,20 @@ Reference reference(const NetSpec& spec, TrialNet& net, const Sequence& seq, boo
   return r;
 }
 
-// Frozen (absent) biases of cells and outputs never change, so their gradient entries do not
-// count.
+// Frozen (absent) biases of gates, cells and outputs never change, so their gradient entries do
+// not count.
 void zero_frozen(const NetSpec& spec, torch::Tensor& gw, torch::Tensor& gv) {
+  if (!spec.gate_bias) gw.slice(0, 0, spec.gates()).select(1, 0).zero_();
   if (!spec.cell_bias) gw.slice(0, spec.gates()).select(1, 0).zero_();
   if (!spec.output_bias) gv.select(1, 0).zero_();
 }
 
-std::vector<NetSpec> specs() {
+struct NamedSpec {
+  std::string name;
+  NetSpec spec;
+};
+
+std::vector<NamedSpec> specs() {
   NetSpec paper;  // the Embedded Reber net of Table 1 (3 blocks x 2 cells)
   NetSpec biased = paper;
   biased.cell_bias = biased.output_bias = biased.input_to_output = true;
@@ -81,7 +110,26 @@ std::vector<NetSpec> specs() {
   modern.forget_gate = true;
   modern.squash = Squash::kTanh;
   modern.recurrent_gates = false;
-  return {paper, biased, modern};
+  // Experiment 2a's net: one cell with an input gate only, g = sigmoid, h = identity, no
+  // biases, the inputs as the hidden units' only sources, inputs wired to the outputs.
+  NetSpec long_lag;
+  long_lag.blocks = long_lag.cells_per_block = 1;
+  long_lag.output_gate = false;
+  long_lag.squash = Squash::kSigmoidIdentity;
+  long_lag.recurrent_cells = long_lag.recurrent_gates = false;
+  long_lag.gate_bias = false;
+  long_lag.input_to_output = true;
+  // No output gate but a forget gate (its rows move up) and gates as the only recurrent sources.
+  NetSpec gated = modern;
+  gated.output_gate = false;
+  gated.recurrent_cells = false;
+  gated.recurrent_gates = true;
+  gated.gate_bias = false;
+  return {{"paper", paper},
+          {"biased", biased},
+          {"modern", modern},
+          {"long_lag", long_lag},
+          {"no_output_gate", gated}};
 }
 
 Sequence reber_example(uint64_t seed) {
@@ -103,6 +151,60 @@ TEST(TrialNetTest, WeightCountsMatchThePaper) {
   adding.blocks = 2;
   adding.cell_bias = adding.output_bias = true;
   EXPECT_EQ(adding.num_weights(), 93);
+  // Experiment 3 (Table 4): 1 input, 3 blocks of 1 cell, 1 output, cells and gates biased:
+  // 9 hidden units x (1 + 1 + 9) + 3 cell->output weights = 102.
+  NetSpec noise;
+  noise.inputs = noise.outputs = 1;
+  noise.blocks = 3;
+  noise.cells_per_block = 1;
+  noise.cell_bias = true;
+  EXPECT_EQ(noise.num_weights(), 102);
+  // Experiment 2c (Table 3): p + 4 inputs, 2 blocks of 1 cell, 2 outputs, no biases:
+  // 6 hidden units x (p + 4 + 6) + 2 x 2 = 364 at p = 50 and 6,064 at p = 1000.
+  NetSpec lag_c;
+  lag_c.outputs = 2;
+  lag_c.blocks = 2;
+  lag_c.cells_per_block = 1;
+  lag_c.gate_bias = false;
+  for (const auto& [p, count] : {std::pair<int64_t, int64_t>{50, 364}, {1000, 6064}}) {
+    lag_c.inputs = p + 4;
+    EXPECT_EQ(lag_c.num_weights(), count) << "p = " << p;
+  }
+  // Experiment 2a (Table 2): 101 inputs and outputs, one cell with an input gate only, no
+  // biases, the cell and its gate see the inputs only, the outputs see the inputs and the cell:
+  // 101 x 101 + 101 + 101 + 101 = 10,504.
+  NetSpec long_lag;
+  long_lag.inputs = long_lag.outputs = 101;
+  long_lag.blocks = long_lag.cells_per_block = 1;
+  long_lag.output_gate = false;
+  long_lag.recurrent_cells = long_lag.recurrent_gates = false;
+  long_lag.gate_bias = false;
+  long_lag.input_to_output = true;
+  EXPECT_EQ(long_lag.num_weights(), 10504);
+}
+
+TEST(TrialNetTest, AbsentBiasesStayZeroAndRandomGateBiasesAreDrawn) {
+  NetSpec spec;
+  spec.gate_bias = false;
+  TrialNet net(spec, 3);
+  const Sequence seq = reber_example(34);
+  for (int i = 0; i < 5; ++i) train_sequence(net, seq, /*lr=*/0.5, /*update_each_step=*/true);
+  const int64_t ns = spec.hidden_sources();
+  for (int64_t u = 0; u < spec.hidden_units(); ++u) EXPECT_EQ(net.hidden_weights()[u * ns], 0.0);
+  for (int64_t k = 0; k < spec.outputs; ++k) {
+    EXPECT_EQ(net.output_weights()[k * spec.output_sources()], 0.0);
+  }
+
+  NetSpec drawn;  // the paper's "r": input gate biases keep their draw from [-0.2, 0.2]
+  drawn.input_gate_bias = 5.0;
+  drawn.input_gate_bias_random = true;
+  TrialNet random_net(drawn, 4);
+  for (int64_t j = 0; j < drawn.blocks; ++j) {
+    const double bias = random_net.hidden_weights()[j * ns];
+    EXPECT_LE(std::abs(bias), 0.2);
+    EXPECT_NE(bias, 0.0);
+    EXPECT_EQ(random_net.hidden_weights()[(drawn.blocks + j) * ns], -1.0 * (j + 1));
+  }
 }
 
 TEST(TrialNetTest, InitialisationFollowsTheSpec) {
@@ -123,9 +225,8 @@ TEST(TrialNetTest, InitialisationFollowsTheSpec) {
 }
 
 TEST(TrialNetTest, TruncatedGradientMatchesAutogradWithDetachedRecurrence) {
-  for (const NetSpec& spec : specs()) {
-    SCOPED_TRACE("forget_gate=" + std::to_string(spec.forget_gate) +
-                 " input_to_output=" + std::to_string(spec.input_to_output));
+  for (const auto& [name, spec] : specs()) {
+    SCOPED_TRACE(name);
     const Sequence seq = reber_example(31);
     TrialNet net(spec, 7);
     Reference ref = reference(spec, net, seq, /*truncate=*/true);
@@ -144,17 +245,19 @@ TEST(TrialNetTest, TruncatedGradientMatchesAutogradWithDetachedRecurrence) {
     zero_frozen(spec, ref_gw, ref_gv);
     EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
     EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
-    // The truncation matters: the full gradient differs.
+    // The truncation matters where there are recurrent weights: the full gradient differs.
+    // Without them (experiment 2a's net) the cell state is the only path through time and the
+    // two gradients agree.
     TrialNet again(spec, 7);
     Reference full = reference(spec, again, seq, /*truncate=*/false);
-    EXPECT_FALSE(torch::allclose(full.w.grad(), ref.w.grad(), 1e-6, 1e-9));
+    EXPECT_EQ(torch::allclose(full.w.grad(), ref.w.grad(), 1e-10, 1e-12),
+              spec.recurrent_sources() == 0);
   }
 }
 
 TEST(TrialNetTest, FullGradientMatchesAutograd) {
-  for (const NetSpec& spec : specs()) {
-    SCOPED_TRACE("forget_gate=" + std::to_string(spec.forget_gate) +
-                 " input_to_output=" + std::to_string(spec.input_to_output));
+  for (const auto& [name, spec] : specs()) {
+    SCOPED_TRACE(name);
     const Sequence seq = reber_example(32);
     TrialNet net(spec, 8);
     Reference ref = reference(spec, net, seq, /*truncate=*/false);
