@@ -100,6 +100,14 @@ class Learner {
 std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrialConfig& train,
                                       int64_t inputs, int64_t outputs, uint64_t seed);
 
+/// The trainable weights of the net that run_reber() (run_adding(), ...) builds for `cfg`: the
+/// number its result reports as `weights`, comparable with the paper's weight counts.
+int64_t net_weights(const ReberConfig& cfg);
+int64_t net_weights(const AddingConfig& cfg);
+int64_t net_weights(const MultiplicationConfig& cfg);
+int64_t net_weights(const TemporalOrderConfig& cfg);
+int64_t net_weights(const LongLagConfig& cfg);
+
 /// Experiment 1: Embedded Reber grammar. Success: on the training and the test strings, at every
 /// position, the outputs of all legal next symbols exceed all other outputs.
 ExperimentResult run_reber(const ReberConfig& cfg, const RunOptions& options);

@@ -119,7 +119,8 @@ TEST(PaperExperimentTest, CellsTakeTheNamesOfTheLSTM) {
             LSTMCellType::kStandard);
   EXPECT_EQ(config::load<ReberConfig>(dir + "reber.yaml").model.cell, LSTMCellType::k1997);
   EXPECT_EQ(config::load<ReberConfig>(dir + "reber-paper.yaml").model.cell, LSTMCellType::k1997);
-  EXPECT_EQ(config::load<ReberConfig>(dir + "reber-4x1.yaml").model.cell, LSTMCellType::k1997);
+  EXPECT_EQ(config::load<ReberConfig>(dir + "reber-4x1-paper.yaml").model.cell,
+            LSTMCellType::k1997);
 }
 
 TEST(PaperExperimentTest, CustomLSTMLearnerTrainsAndPredicts) {

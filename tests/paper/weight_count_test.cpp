@@ -1,0 +1,50 @@
+// The weight counts of the paper-exact configs (configs/paper/*-paper.yaml, reber-paper.yaml and
+// adding.yaml) against the counts Hochreiter & Schmidhuber (1997) print in Tables 1, 2, 7, 8
+// and 9.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/config.h"
+#include "models/paper/experiment.h"
+
+namespace lstmnlp::paper {
+namespace {
+
+template <class Config>
+int64_t weights_of_config(const std::string& name) {
+  const std::string path = std::string(LSTMNLP_SOURCE_DIR) + "/configs/paper/" + name;
+  return net_weights(config::load<Config>(path));
+}
+
+TEST(PaperWeightCount, Reber3x2Is276) {  // Table 1, 3 blocks of size 2
+  EXPECT_EQ(weights_of_config<ReberConfig>("reber-paper.yaml"), 276);
+}
+
+TEST(PaperWeightCount, Reber4x1Is264) {  // Table 1, 4 blocks of size 1
+  EXPECT_EQ(weights_of_config<ReberConfig>("reber-4x1-paper.yaml"), 264);
+}
+
+TEST(PaperWeightCount, LongLag2aIs10504) {  // Table 2, LSTM at p = 100
+  EXPECT_EQ(weights_of_config<LongLagConfig>("long-lag-2a-paper.yaml"), 10504);
+}
+
+TEST(PaperWeightCount, AddingIs93) {  // Table 7
+  EXPECT_EQ(weights_of_config<AddingConfig>("adding.yaml"), 93);
+}
+
+TEST(PaperWeightCount, MultiplicationIs93) {  // experiment 5: the adding net
+  EXPECT_EQ(weights_of_config<MultiplicationConfig>("multiplication-paper.yaml"), 93);
+}
+
+TEST(PaperWeightCount, TemporalOrder6aIs156) {  // Table 9
+  EXPECT_EQ(weights_of_config<TemporalOrderConfig>("temporal-order-6a-paper.yaml"), 156);
+}
+
+TEST(PaperWeightCount, TemporalOrder6bIs308) {  // Table 9
+  EXPECT_EQ(weights_of_config<TemporalOrderConfig>("temporal-order-6b-paper.yaml"), 308);
+}
+
+}  // namespace
+}  // namespace lstmnlp::paper
