@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "core/line_reader.h"
 #include "core/signals.h"
 #include "datasets/labelled_text.h"
 #include "datasets/length_batching.h"
@@ -30,71 +31,6 @@ enum class LineStatus { kOk, kEmpty, kInvalidUtf8 };
 
 // Allocations from this size up are mapped and unmapped individually (see mallopt below).
 constexpr int kMmapThresholdBytes = 1 << 20;
-
-// Reads lines from a stream in large blocks, keeping at most `max_line_bytes` of each line, so a
-// file without newlines cannot exhaust memory.
-class LineReader {
- public:
-  LineReader(std::istream& in, size_t max_line_bytes)
-      : in_(in), buffer_(1 << 20), max_line_bytes_(max_line_bytes) {}
-
-  /// Reads the next line without its '\n' (and '\r'); false at the end of input.
-  bool next(std::string& line, bool& truncated) {
-    line.clear();
-    truncated = false;
-    bool any = false;
-    while (true) {
-      if (pos_ == end_ && !fill()) return any;
-      any = true;
-      const char* start = buffer_.data() + pos_;
-      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
-      const size_t n = newline ? static_cast<size_t>(newline - start) : end_ - pos_;
-      const size_t room = max_line_bytes_ - std::min(max_line_bytes_, line.size());
-      if (n > room) truncated = true;
-      line.append(start, std::min(n, room));
-      if (newline) {
-        pos_ += n + 1;
-        break;
-      }
-      pos_ = end_;
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (truncated) drop_partial_character(line);
-    return true;
-  }
-
- private:
-  bool fill() {
-    if (eof_) return false;
-    const auto got =
-        in_.rdbuf()->sgetn(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-    pos_ = 0;
-    end_ = got > 0 ? static_cast<size_t>(got) : 0;
-    if (end_ == 0) eof_ = true;
-    return end_ > 0;
-  }
-
-  // A cut may split a multi-byte character; drop its leading bytes.
-  static void drop_partial_character(std::string& line) {
-    size_t i = line.size();
-    size_t continuation = 0;
-    while (i > 0 && (static_cast<unsigned char>(line[i - 1]) & 0xC0) == 0x80 && continuation < 3) {
-      --i;
-      ++continuation;
-    }
-    if (i == 0) return;
-    const auto lead = static_cast<unsigned char>(line[i - 1]);
-    const size_t expected = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
-    if (lead >= 0xC0 && continuation < expected) line.resize(i - 1);
-  }
-
-  std::istream& in_;
-  std::vector<char> buffer_;
-  size_t pos_ = 0;
-  size_t end_ = 0;
-  bool eof_ = false;
-  size_t max_line_bytes_;
-};
 
 // Tabs and newlines would break a TSV row.
 std::string tsv_safe(std::string text) {
