@@ -23,6 +23,10 @@ std::string human_bytes(double bytes) {
 
 }  // namespace
 
+double lstm_layer_parameters(double input_size, double hidden_size, int directions) {
+  return directions * (4.0 * hidden_size * (input_size + hidden_size) + 8.0 * hidden_size);
+}
+
 double physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page_size = ::sysconf(_SC_PAGE_SIZE);

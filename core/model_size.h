@@ -9,6 +9,10 @@
 
 namespace lstmnlp {
 
+/// The parameters of one LSTM layer as lstmnlp::LSTM and torch::nn::LSTM hold them: per
+/// direction, four gates' input and recurrent weights and two bias vectors.
+double lstm_layer_parameters(double input_size, double hidden_size, int directions = 1);
+
 /// This machine's physical memory in bytes (0 when unknown).
 double physical_memory_bytes();
 

@@ -86,7 +86,7 @@ void check_lm_size(const LmModelConfig& model, int64_t vocab, int copies) {
   double input = static_cast<double>(model.embedding_size);
   double parameters = v * input;
   for (int64_t layer = 0; layer < model.num_layers; ++layer) {
-    parameters += 4.0 * h * (input + h) + 8.0 * h;
+    parameters += lstm_layer_parameters(input, h);
     input = h;
   }
   parameters += (model.tie_weights ? 0.0 : v * h) + v;

@@ -12,6 +12,7 @@
 #include "core/distributed.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/signals.h"
 #include "datasets/length_batching.h"
 #include "datasets/squad_features.h"
 #include "models/qa/qa_task.h"
@@ -166,6 +167,7 @@ QaCheckpoint QaCheckpoint::load(const std::string& path, torch::Device device) {
   auto cfg = config::from_yaml_text<QaConfig>(meta.config_yaml, file + " (config)");
   if (meta.tokenizer_model.empty()) throw InputError(file + ": checkpoint has no tokenizer");
   auto tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
+  check_reader_size(cfg.model, tokenizer.vocab_size(), /*copies=*/1);
   QaReader reader(cfg.model, tokenizer.vocab_size(), tokenizer.pad_id());
   load_checkpoint(file, *reader, nullptr, /*restore_rng=*/false, kKind);
   reader->to(device);
@@ -207,6 +209,8 @@ SquadScore run_qa_train(const QaConfig& cfg, const QaTrainOptions& options, std:
     world.barrier();
     if (!tokenizer) tokenizer = SentencePieceTokenizer::load(in_dir(options.run_dir, "spm.model"));
   }
+
+  check_reader_size(cfg.model, tokenizer->vocab_size(), /*copies=*/4);
 
   SquadEncodingOptions train_options;
   train_options.max_question_tokens = cfg.data.max_question_tokens;
@@ -278,10 +282,25 @@ int64_t run_qa_predict(const QaPredictOptions& options, std::ostream& log) {
   encoding.max_question_tokens = ckpt.config.data.max_question_tokens;
   encoding.skip_impossible = false;
   const auto encoded = encode_squad(data, ckpt.tokenizer, encoding);
+  const auto total = static_cast<int64_t>(encoded.questions.size());
+  // A first SIGINT, SIGTERM or SIGHUP stops after the current batch; nothing has been written
+  // then, since the predictions go out (atomically) only at the end.
+  signals::StopOnSignal stop_on_signal;
+  Progress progress("predict", total, "q");
+  const auto after_batch = [&](int64_t answered) {
+    progress.update(answered);
+    if (const int signal = signals::stop_signal(); signal != 0) {
+      throw signals::Interrupted(signal, "interrupted by " + signals::signal_name(signal) +
+                                             " after " + std::to_string(answered) + " of " +
+                                             std::to_string(total) + " questions; " +
+                                             options.output + " was not written");
+    }
+  };
   const auto start = std::chrono::steady_clock::now();
-  const auto predictions =
-      predict_spans(ckpt.reader, encoded, ckpt.tokenizer.pad_id(), options.batch_size,
-                    ckpt.config.decode.max_answer_tokens, std::max<int64_t>(1, options.nbest));
+  const auto predictions = predict_spans(ckpt.reader, encoded, ckpt.tokenizer.pad_id(),
+                                         options.batch_size, ckpt.config.decode.max_answer_tokens,
+                                         std::max<int64_t>(1, options.nbest), {}, after_batch);
+  progress.finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_predictions(options.output, predictions);

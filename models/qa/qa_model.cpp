@@ -4,6 +4,8 @@
 #include <chrono>
 #include <limits>
 
+#include "core/model_size.h"
+
 namespace lstmnlp::qa {
 namespace {
 
@@ -56,6 +58,37 @@ torch::Tensor StackedBiLstmImpl::forward(const torch::Tensor& input, const torch
     outputs.push_back(x);
   }
   return concat_layers_ ? torch::cat(outputs, /*dim=*/2) : outputs.back();
+}
+
+double reader_parameters(const QaModelConfig& cfg, int64_t vocab_size) {
+  const double embedding = static_cast<double>(cfg.embedding_dim);
+  const double hidden = static_cast<double>(cfg.hidden_size);
+  double parameters = static_cast<double>(vocab_size) * embedding;
+  double context_input = embedding;
+  if (cfg.aligned_embedding) {
+    parameters += embedding * embedding + embedding;  // align
+    context_input += embedding;
+  }
+  if (cfg.match_features) context_input += kQaFeatures;
+  // A StackedBiLstm's parameters and output width.
+  const auto stack = [&](double input, int64_t layers) {
+    for (int64_t k = 0; k < layers; ++k) {
+      parameters += lstm_layer_parameters(k == 0 ? input : 2.0 * hidden, hidden, /*directions=*/2);
+    }
+    return 2.0 * hidden * static_cast<double>(cfg.concat_layers ? layers : 1);
+  };
+  const double p = stack(context_input, cfg.context_layers);
+  const double q = stack(embedding, cfg.question_layers);
+  return parameters + (q + 1.0) + 2.0 * (q * p + p);  // question_attention, start, end
+}
+
+void check_reader_size(const QaModelConfig& cfg, int64_t vocab_size, int copies) {
+  check_parameter_memory(reader_parameters(cfg, vocab_size), copies,
+                         "model.embedding_dim=" + std::to_string(cfg.embedding_dim) +
+                             ", model.hidden_size=" + std::to_string(cfg.hidden_size) +
+                             ", model.context_layers=" + std::to_string(cfg.context_layers) +
+                             ", model.question_layers=" + std::to_string(cfg.question_layers) +
+                             " (vocabulary " + std::to_string(vocab_size) + ")");
 }
 
 QaReaderImpl::QaReaderImpl(const QaModelConfig& cfg, int64_t vocab_size, int64_t pad_id)

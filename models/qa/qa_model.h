@@ -94,6 +94,13 @@ class QaReaderImpl : public torch::nn::Module {
 
 TORCH_MODULE(QaReader);
 
+/// The number of parameters of QaReader(cfg, vocab_size, ...), computed without building it.
+double reader_parameters(const QaModelConfig& cfg, int64_t vocab_size);
+
+/// Throws InputError naming the model keys when the reader's parameters, `copies` times over
+/// (4 to train, 1 to predict), cannot fit in this machine's memory. Call it before building one.
+void check_reader_size(const QaModelConfig& cfg, int64_t vocab_size, int copies);
+
 /// One answer span in pieces, inclusive, with its score log p_start + log p_end.
 struct QaSpan {
   int64_t start = 0;

@@ -20,7 +20,7 @@ std::vector<int64_t> context_lengths(const SquadEncoding& data, int64_t max_cont
 
 std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& data, int64_t pad_id,
                                         int64_t batch_size, int64_t max_answer_tokens,
-                                        int64_t nbest, Share share) {
+                                        int64_t nbest, Share share, const AfterBatch& after_batch) {
   torch::NoGradGuard no_grad;
   reader->eval();
   const auto [first, last] =
@@ -28,6 +28,7 @@ std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& d
   std::vector<QaPrediction> out(static_cast<size_t>(last - first));
   const auto lengths = context_lengths(data, /*max_context=*/0);
   const std::vector<int64_t> share_lengths(lengths.begin() + first, lengths.begin() + last);
+  int64_t answered = 0;
   for (auto indices : plan_inference_batches(share_lengths, batch_size, /*max_batch_tokens=*/0)) {
     for (auto& i : indices) i += first;
     const auto batch = make_qa_batch(data, indices, pad_id, /*max_context=*/0);
@@ -47,6 +48,8 @@ std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& d
         prediction.texts.push_back(answer_text(data, q, span.start, span.end));
       }
     }
+    answered += static_cast<int64_t>(indices.size());
+    if (after_batch) after_batch(answered);
   }
   return out;
 }

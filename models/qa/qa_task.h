@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -37,12 +38,17 @@ struct Share {
   int parts = 1;
 };
 
+/// Called after every batch of predict_spans() with the questions answered so far; it may throw
+/// to stop early (lstm-qa predict stops there on a signal).
+using AfterBatch = std::function<void(int64_t answered)>;
+
 /// Predicts the `nbest` best spans of every question of `data` in `share` (in order; the
 /// default share is all of them), in eval mode without gradients, in batches of similar context
 /// length.
 std::vector<QaPrediction> predict_spans(QaReader& reader, const SquadEncoding& data, int64_t pad_id,
                                         int64_t batch_size, int64_t max_answer_tokens,
-                                        int64_t nbest = 1, Share share = {});
+                                        int64_t nbest = 1, Share share = {},
+                                        const AfterBatch& after_batch = nullptr);
 
 /// Question id -> best answer text.
 std::map<std::string, std::string> best_answers(const std::vector<QaPrediction>& predictions);

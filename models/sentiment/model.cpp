@@ -2,7 +2,36 @@
 
 #include <limits>
 
+#include "core/model_size.h"
+
 namespace lstmnlp::sentiment {
+
+double classifier_parameters(const SentimentModelConfig& cfg, int64_t vocab_size,
+                             int64_t num_classes) {
+  const int directions = cfg.bidirectional ? 2 : 1;
+  const double hidden = static_cast<double>(cfg.hidden_size);
+  const double features = directions * hidden;
+  double parameters = static_cast<double>(vocab_size) * static_cast<double>(cfg.embedding_dim);
+  double input = static_cast<double>(cfg.embedding_dim);
+  for (int64_t layer = 0; layer < cfg.num_layers; ++layer) {
+    parameters += lstm_layer_parameters(input, hidden, directions);
+    input = features;
+  }
+  if (cfg.pooling == Pooling::kAttention) {
+    const double attention = static_cast<double>(cfg.attention_size);
+    parameters += features * attention + 2.0 * attention;  // attention_hidden and score
+  }
+  return parameters + (features + 1.0) * static_cast<double>(num_classes);
+}
+
+void check_classifier_size(const SentimentModelConfig& cfg, int64_t vocab_size, int64_t num_classes,
+                           int copies) {
+  check_parameter_memory(classifier_parameters(cfg, vocab_size, num_classes), copies,
+                         "model.embedding_dim=" + std::to_string(cfg.embedding_dim) +
+                             ", model.hidden_size=" + std::to_string(cfg.hidden_size) +
+                             ", model.num_layers=" + std::to_string(cfg.num_layers) +
+                             " (vocabulary " + std::to_string(vocab_size) + ")");
+}
 
 SentimentClassifierImpl::SentimentClassifierImpl(const SentimentModelConfig& cfg,
                                                  int64_t vocab_size, int64_t num_classes,

@@ -52,4 +52,14 @@ class SentimentClassifierImpl : public torch::nn::Module {
 
 TORCH_MODULE(SentimentClassifier);
 
+/// The number of parameters of SentimentClassifier(cfg, vocab_size, num_classes, ...), computed
+/// without building it.
+double classifier_parameters(const SentimentModelConfig& cfg, int64_t vocab_size,
+                             int64_t num_classes);
+
+/// Throws InputError naming the model keys when the classifier's parameters, `copies` times over
+/// (4 to train, 1 to predict), cannot fit in this machine's memory. Call it before building one.
+void check_classifier_size(const SentimentModelConfig& cfg, int64_t vocab_size, int64_t num_classes,
+                           int copies);
+
 }  // namespace lstmnlp::sentiment

@@ -126,6 +126,7 @@ SentimentCheckpoint SentimentCheckpoint::load(const std::string& path, torch::De
   auto tokenizer = SentencePieceTokenizer::load_from_serialized(meta.tokenizer_model);
   const auto extra = parse_extra(meta.extra, file);
   LabelSet labels(extra["labels"].get<std::vector<std::string>>());
+  check_classifier_size(cfg.model, tokenizer.vocab_size(), labels.size(), /*copies=*/1);
   SentimentClassifier model(cfg.model, tokenizer.vocab_size(), labels.size(), tokenizer.pad_id());
   load_checkpoint(file, *model, nullptr, /*restore_rng=*/false, kKind);
   model->to(device);
@@ -187,6 +188,7 @@ ClassificationReport run_sentiment_train(const SentimentConfig& cfg,
   train_examples.clear();
   train_examples.shrink_to_fit();
 
+  check_classifier_size(cfg.model, tokenizer->vocab_size(), labels.size(), /*copies=*/4);
   torch::manual_seed(seed);
   SentimentClassifier model(cfg.model, tokenizer->vocab_size(), labels.size(), tokenizer->pad_id());
   model->to(options.device);
@@ -300,6 +302,7 @@ void run_sentiment_import(const SentimentConfig& cfg, const SentimentImportOptio
                      " pieces, but 'embedding.weight' of " + options.state_dict + " has shape " +
                      shape_of(embedding->second) + " (one row per piece)");
   }
+  check_classifier_size(cfg.model, tokenizer.vocab_size(), labels.size(), /*copies=*/1);
   SentimentClassifier model(cfg.model, tokenizer.vocab_size(), labels.size(), tokenizer.pad_id());
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
   const auto params = model->named_parameters();

@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "core/signals.h"
+#include "core/trainer.h"
 #include "datasets/squad_features.h"
 #include "models/qa/qa_app.h"
 #include "models/qa/qa_task.h"
@@ -41,6 +44,29 @@ int exit_status(const std::string& command, std::string* err = nullptr) {
   }
   fs::remove(err_file);
   return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+// The size check counts parameters without building the reader: its count must be the built
+// reader's, with and without the aligned embedding, the features and concatenated layers.
+TEST(QaReaderSize, ParameterCountMatchesTheBuiltReader) {
+  for (const std::string lstm : {"custom", "torch"}) {
+    for (const bool extras : {true, false}) {
+      for (const int64_t layers : {1, 2}) {
+        QaModelConfig cfg;
+        cfg.lstm = *kLstmBackends.find(lstm);
+        cfg.embedding_dim = 6;
+        cfg.hidden_size = 5;
+        cfg.context_layers = layers;
+        cfg.question_layers = 3 - layers;
+        cfg.aligned_embedding = extras;
+        cfg.match_features = extras;
+        cfg.concat_layers = extras;
+        const QaReader reader(cfg, 41, 0);
+        EXPECT_EQ(reader_parameters(cfg, 41), static_cast<double>(count_parameters(*reader)))
+            << lstm << " extras " << extras << " context layers " << layers;
+      }
+    }
+  }
 }
 
 TEST(QaTrainTest, ShortRunBeatsFirstSentenceBaselineAndPredictRoundTrips) {
@@ -103,6 +129,32 @@ TEST(QaTrainTest, ShortRunBeatsFirstSentenceBaselineAndPredictRoundTrips) {
   }
   const auto reread = score_predictions(slice, predictions);
   EXPECT_DOUBLE_EQ(reread.f1, score.f1);
+
+  // A signal during predict stops it after the current batch and writes nothing. (The outer
+  // StopOnSignal keeps predict's own from forgetting the stop requested before it starts.)
+  {
+    signals::StopOnSignal outer;
+    signals::request_stop(SIGTERM);
+    QaPredictOptions stopped = predict;
+    stopped.output = dir / "stopped.json";
+    stopped.batch_size = 16;
+    int signal = 0;
+    std::string message;
+    try {
+      run_qa_predict(stopped, predict_log);
+    } catch (const signals::Interrupted& e) {
+      signal = e.signal();
+      message = e.what();
+    }
+    signals::clear_stop();
+    EXPECT_EQ(signal, SIGTERM);
+    EXPECT_NE(message.find("after 16 of " + std::to_string(slice.questions) + " questions; " +
+                           stopped.output + " was not written"),
+              std::string::npos)
+        << message;
+    EXPECT_FALSE(fs::exists(stopped.output));
+    EXPECT_FALSE(fs::exists(dir / "stopped.nbest.json"));
+  }
   std::ifstream nbest(dir / "predictions.nbest.json");
   const auto nbest_json = nlohmann::json::parse(nbest);
   EXPECT_EQ(static_cast<int64_t>(nbest_json.size()), slice.questions);
@@ -126,6 +178,14 @@ TEST(QaTrainTest, ShortRunBeatsFirstSentenceBaselineAndPredictRoundTrips) {
   EXPECT_NE(input_error_of([&] { run_qa_train(cfg, train, log); }).find("already holds a run"),
             std::string::npos);
   EXPECT_EQ(fs::file_size(dir / "run/best.pt"), best_size);
+  // A reader too large for this machine is refused before it is built, naming its keys.
+  QaConfig huge = cfg;
+  huge.model.hidden_size = 100000;
+  QaTrainOptions huge_train;
+  huge_train.run_dir = dir / "huge";
+  const auto too_large = input_error_of([&] { run_qa_train(huge, huge_train, log); });
+  EXPECT_NE(too_large.find("model.hidden_size=100000"), std::string::npos) << too_large;
+  EXPECT_NE(too_large.find("more than this machine's"), std::string::npos) << too_large;
   std::ofstream(dir / "passage.txt") << slice.paragraphs[0].context;
   EXPECT_EQ(exit_status(exe + " answer --checkpoint " + (dir / "run") + " --context " +
                         (dir / "passage.txt") + " --question '" + "What is it?" + "'"),

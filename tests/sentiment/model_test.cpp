@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <set>
 
+#include "core/trainer.h"
 #include "datasets/length_batching.h"
 #include "models/sentiment/metrics.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp::sentiment {
 namespace {
@@ -67,6 +69,40 @@ TEST(SentimentClassifier, CustomAndTorchLstmAgree) {
   reference->eval();
   EXPECT_TRUE(torch::allclose(custom->forward(batch.tokens, batch.lengths),
                               reference->forward(batch.tokens, batch.lengths), 1e-5, 1e-6));
+}
+
+// The size check counts parameters without building the model: its count must be the built
+// model's, for both LSTMs, one and two directions, one and two layers, and every pooling.
+TEST(SentimentClassifier, ParameterCountMatchesTheBuiltModel) {
+  for (const std::string lstm : {"custom", "torch"}) {
+    for (const std::string pooling : {"max", "attention"}) {
+      for (const bool bidirectional : {true, false}) {
+        for (const int64_t layers : {1, 2}) {
+          auto cfg = small_config(lstm, pooling);
+          cfg.bidirectional = bidirectional;
+          cfg.num_layers = layers;
+          const SentimentClassifier model(cfg, 37, 3, 0);
+          EXPECT_EQ(classifier_parameters(cfg, 37, 3),
+                    static_cast<double>(count_parameters(*model)))
+              << lstm << " " << pooling << " bidirectional " << bidirectional << " layers "
+              << layers;
+        }
+      }
+    }
+  }
+}
+
+TEST(SentimentClassifier, SizesTooLargeToAllocateNameTheKey) {
+  auto cfg = small_config("custom", "max");
+  cfg.hidden_size = 100000;
+  cfg.embedding_dim = 100000;
+  const auto message =
+      test::input_error_of([&] { check_classifier_size(cfg, 8000, 2, /*copies=*/4); });
+  EXPECT_NE(message.find("model.hidden_size=100000"), std::string::npos) << message;
+  EXPECT_NE(message.find("more than this machine's"), std::string::npos) << message;
+  cfg.hidden_size = 5;
+  cfg.embedding_dim = 6;
+  EXPECT_NO_THROW(check_classifier_size(cfg, 8000, 2, /*copies=*/4));
 }
 
 TEST(SentimentBatching, EpochPlanIsAPermutationFixedBySeedAndEpoch) {

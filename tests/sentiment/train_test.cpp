@@ -24,6 +24,31 @@ fs::path sst2_dir() {
   return data / "sst2";
 }
 
+// A model too large for this machine is refused before it is built, naming the keys that size
+// it, and nothing but the tokenizer is written into the run directory.
+TEST(SentimentTrain, SizesTooLargeToAllocateNameTheKey) {
+  const test::TempDir tmp("sentiment_huge");
+  {
+    std::ofstream out(tmp.path() / "train.tsv");
+    out << "sentence\tlabel\n";
+    const char* words[] = {"a good film", "an awful movie", "great acting", "a dull plot"};
+    for (int i = 0; i < 64; ++i) out << words[i % 4] << "\t" << (i % 2 ? "neg" : "pos") << "\n";
+  }
+  SentimentConfig cfg;
+  cfg.data.train = (tmp.path() / "train.tsv").string();
+  cfg.data.dev = cfg.data.train;
+  cfg.tokenizer.vocab_size = 24;
+  cfg.tokenizer.character_coverage = 1.0;
+  cfg.model.hidden_size = 100000;
+  SentimentTrainOptions options;
+  options.run_dir = (tmp.path() / "run").string();
+  std::ostringstream log;
+  const auto message = test::input_error_of([&] { run_sentiment_train(cfg, options, log); });
+  EXPECT_NE(message.find("model.hidden_size=100000"), std::string::npos) << message;
+  EXPECT_NE(message.find("more than this machine's"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(tmp.path() / "run" / "latest.pt"));
+}
+
 // A few seconds of training on the first 4,000 SST-2 phrases, with a small model, must beat
 // always answering the majority class of the dev set (50.9%).
 TEST(SentimentTrain, ShortSst2RunBeatsMajorityClass) {
