@@ -97,6 +97,11 @@ TrialConfig LongLagTask::default_train() {
 
 NetSpec net_spec(const ModelConfig& model, int64_t inputs, int64_t outputs) {
   const bool standard = model.cell == LSTMCellType::kStandard;
+  if (standard && model.hidden_update == HiddenUpdate::kInOrder) {
+    throw InputError(
+        "model.hidden_update=in_order is the 1997 cell's order; the standard cell "
+        "needs model.hidden_update=simultaneous");
+  }
   NetSpec spec;
   spec.inputs = inputs;
   spec.outputs = outputs;
@@ -122,6 +127,7 @@ NetSpec net_spec(const ModelConfig& model, int64_t inputs, int64_t outputs) {
   spec.recurrent_gates = model.recurrent == Recurrent::kAuto
                              ? !standard
                              : model.recurrent == Recurrent::kCellsAndGates;
+  spec.hidden_update = model.hidden_update;
   spec.gate_bias = model.gate_bias;
   spec.cell_bias = model.cell_bias;
   spec.output_bias = model.output_bias;

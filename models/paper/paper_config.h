@@ -46,6 +46,10 @@ inline const config::Choices<Recurrent> kRecurrents{{"auto", Recurrent::kAuto},
                                                     {"cells", Recurrent::kCells},
                                                     {"none", Recurrent::kNone}};
 
+/// `model.hidden_update` (HiddenUpdate of trial_net.h).
+inline const config::Choices<HiddenUpdate> kHiddenUpdates{
+    {"simultaneous", HiddenUpdate::kSimultaneous}, {"in_order", HiddenUpdate::kInOrder}};
+
 /// `model.loss`: the error of the sigmoid output units.
 enum class Loss { kMse, kCrossEntropy };
 /// Their names in configs.
@@ -94,6 +98,10 @@ struct ModelConfig {
   /// cells_and_gates (the paper's fully connected hidden layer), cells, or none (the inputs
   /// alone: experiment 2a).
   Recurrent recurrent = Recurrent::kAuto;
+  /// simultaneous: every hidden unit reads step t-1's activations; in_order: the paper's order
+  /// within a step (input gates, output gates, cells), output gates reading this step's input
+  /// gates and cells this step's input and output gates (fast impl, 1997 cell only).
+  HiddenUpdate hidden_update = HiddenUpdate::kSimultaneous;
   /// Trainable biases of the gates, the memory cells and the output units.
   bool gate_bias = true;
   bool cell_bias = false;
@@ -125,6 +133,7 @@ struct ModelConfig {
     v("output_gate", output_gate);
     v("squash", squash, kSquashChoices);
     v("recurrent", recurrent, kRecurrents);
+    v("hidden_update", hidden_update, kHiddenUpdates);
     v("gate_bias", gate_bias);
     v("cell_bias", cell_bias);
     v("output_bias", output_bias);

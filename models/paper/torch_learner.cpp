@@ -33,10 +33,11 @@ class TorchLearner : public Learner {
                        " feeds back the cell outputs only; set model.recurrent to auto or cells");
     }
     if (!model.output_gate || !model.gate_bias || model.input_gate_bias_random ||
-        model.output_gate_bias_random) {
+        model.output_gate_bias_random || model.hidden_update != HiddenUpdate::kSimultaneous) {
       throw InputError("model.impl=" + impl +
                        " has output gates and set gate biases; model.output_gate=false, "
-                       "model.gate_bias=false and random gate biases need model.impl=fast");
+                       "model.gate_bias=false, random gate biases and "
+                       "model.hidden_update=in_order need model.impl=fast");
     }
     const int64_t hidden = int64_t{model.blocks} * model.cells_per_block;
     std::vector<torch::Tensor> lstm_params;

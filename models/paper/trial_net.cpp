@@ -56,6 +56,8 @@ TrialNet::TrialNet(NetSpec spec, uint64_t seed) : spec_(spec) {
               "TrialNet: blocks and cells_per_block must be > 0, got ", spec_.blocks, " and ",
               spec_.cells_per_block);
   TORCH_CHECK(spec_.init_range >= 0.0, "TrialNet: init_range must be >= 0");
+  TORCH_CHECK(spec_.hidden_update == HiddenUpdate::kSimultaneous || !spec_.forget_gate,
+              "TrialNet: HiddenUpdate::kInOrder is the 1997 cell's order; no forget gate");
   ns_ = spec_.hidden_sources();
   no_ = spec_.output_sources();
   const int64_t units = spec_.hidden_units();
@@ -98,6 +100,13 @@ TrialNet::TrialNet(NetSpec spec, uint64_t seed) : spec_(spec) {
   dy_.assign(cells, 0.0);
   nz_src_.reserve(ns_);
   nz_osrc_.reserve(no_);
+  in_order_ = spec_.hidden_update == HiddenUpdate::kInOrder && spec_.recurrent_gates;
+  if (in_order_) {
+    src_out_.assign(ns_, 0.0);
+    src_cell_.assign(ns_, 0.0);
+    nz_out_.reserve(ns_);
+    nz_cell_.reserve(ns_);
+  }
 }
 
 void TrialNet::zero_frozen() {
@@ -178,9 +187,24 @@ const double* TrialNet::forward(const double* x, bool learn) {
   const double* src = src_.data();
   nonzeros(src_, nz_src_);
 
-  for (int64_t u = 0; u < G; ++u) act_[u] = sigmoid(dot(&w_[u * ns_], src, nz_src_));
+  if (!in_order_) {
+    for (int64_t u = 0; u < G; ++u) act_[u] = sigmoid(dot(&w_[u * ns_], src, nz_src_));
+  } else {
+    // In the paper's order: input gates from src_; output gates from src_ with this step's
+    // input gates; cells from that with this step's output gates too.
+    const int64_t gate_col = 1 + spec_.inputs + (spec_.recurrent_cells ? C : 0);
+    for (int64_t j = 0; j < B; ++j) act_[j] = sigmoid(dot(&w_[j * ns_], src, nz_src_));
+    std::copy(src_.begin(), src_.end(), src_out_.begin());
+    std::copy(act_.begin(), act_.begin() + B, src_out_.begin() + gate_col);
+    nonzeros(src_out_, nz_out_);
+    for (int64_t u = B; u < G; ++u) act_[u] = sigmoid(dot(&w_[u * ns_], src_out_.data(), nz_out_));
+    std::copy(src_out_.begin(), src_out_.end(), src_cell_.begin());
+    std::copy(act_.begin() + B, act_.begin() + G, src_cell_.begin() + gate_col + B);
+    nonzeros(src_cell_, nz_cell_);
+  }
+  const double* csrc = cell_src().data();
   for (int64_t c = 0; c < C; ++c) {
-    act_[G + c] = squash_g(dot(&w_[row_cell(c) * ns_], src, nz_src_), &gdash_[c]);
+    act_[G + c] = squash_g(dot(&w_[row_cell(c) * ns_], csrc, cell_nz()), &gdash_[c]);
   }
 
   for (int64_t j = 0; j < B; ++j) {
@@ -210,7 +234,7 @@ const double* TrialNet::forward(const double* x, bool learn) {
             pf[m] = f * pf[m] + a_f * src[m];
           }
         } else {
-          axpy(pc, a_c, src, nz_src_);
+          axpy(pc, a_c, csrc, cell_nz());
           axpy(pi, a_i, src, nz_src_);
         }
       }
@@ -252,7 +276,7 @@ double TrialNet::backward(const double* target) {
       if (spec_.forget_gate) axpy(&gw_[row_forget_gate(j) * ns_], ds, &pf_[c * ns_], ns_);
     }
     if (spec_.output_gate) {
-      axpy(&gw_[row_output_gate(j) * ns_], d_out * out * (1.0 - out), src_.data(), nz_src_);
+      axpy(&gw_[row_output_gate(j) * ns_], d_out * out * (1.0 - out), out_src().data(), out_nz());
     }
   }
   return error;
@@ -264,6 +288,8 @@ double TrialNet::accumulate_full_gradient(const Sequence& seq, std::vector<doubl
   const int64_t K = spec_.outputs, T = seq.length;
   // Offset of the gate activations among the recurrent sources.
   const int64_t RC = spec_.recurrent_cells ? C : 0;
+  TORCH_CHECK(!in_order_,
+              "accumulate_full_gradient: needs HiddenUpdate::kSimultaneous, not kInOrder");
   hist_src_.resize(T * ns_);
   hist_osrc_.resize(T * no_);
   hist_act_.resize(T * U);

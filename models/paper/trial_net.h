@@ -50,6 +50,17 @@ enum class Squash {
   kSigmoidIdentity,
 };
 
+/// When a hidden unit reads the gate activations of the step it is computed in.
+enum class HiddenUpdate {
+  /// Every hidden unit reads the activations of step t-1 (the appendix's notation).
+  kSimultaneous,
+  /// The paper's section 5 order within a step, "input gates, output gates, memory cells",
+  /// each group reading the gate activations the groups before it computed at step t and all
+  /// other recurrent sources at t-1: output gates see in(t), cells see in(t) and out(t).
+  /// Needs recurrent_gates to make a difference, and no forget gate.
+  kInOrder,
+};
+
 /// Which gradient train_sequence() follows.
 enum class Gradient {
   kTruncated,  ///< the paper's: errors cross time steps only through the cell states
@@ -75,6 +86,8 @@ struct NetSpec {
   bool recurrent_cells = true;
   /// Gate activations are recurrent sources besides the cell outputs (the paper's layout).
   bool recurrent_gates = true;
+  /// Whether output gates and cells read this step's gate activations (see HiddenUpdate).
+  HiddenUpdate hidden_update = HiddenUpdate::kSimultaneous;
   /// Trainable biases of the gates, the cells and the output units. The paper biases the gates
   /// only in experiment 1, the cells and gates in 3, every non-input unit in 4-6 and no unit in
   /// 2a-2c.
@@ -142,7 +155,8 @@ class TrialNet {
 
   /// Runs `seq` from a reset state and adds the full backpropagation-through-time gradient of
   /// 0.5 * sum (y - target)^2 over its target steps to the gradient buffers. Writes the outputs
-  /// ((seq.length, outputs)) into `outputs` when given. Returns that error.
+  /// ((seq.length, outputs)) into `outputs` when given. Returns that error. Needs
+  /// HiddenUpdate::kSimultaneous.
   double accumulate_full_gradient(const Sequence& seq, std::vector<double>* outputs);
 
   /// w -= lr * gradient for every weight; then zeroes the gradient.
@@ -171,6 +185,11 @@ class TrialNet {
   }
   int64_t row_cell(int64_t c) const { return spec_.gates() + c; }
   void zero_frozen();
+  // The sources of the output gates and of the cells, and their non-zero entries.
+  const std::vector<double>& out_src() const { return in_order_ ? src_out_ : src_; }
+  const std::vector<double>& cell_src() const { return in_order_ ? src_cell_ : src_; }
+  const std::vector<int32_t>& out_nz() const { return in_order_ ? nz_out_ : nz_src_; }
+  const std::vector<int32_t>& cell_nz() const { return in_order_ ? nz_cell_ : nz_src_; }
   // g(net), g'(net) and h'(s) given h(s), per spec_.squash.
   double squash_g(double net, double* g_dash) const;
   double squash_h(double s) const;
@@ -181,7 +200,12 @@ class TrialNet {
   int64_t no_;  // output_sources()
   std::vector<double> w_, v_, gw_, gv_;
   // State of the current step.
-  std::vector<double> src_;    // (ns_): bias, x(t), r(t-1)
+  std::vector<double> src_;  // (ns_): bias, x(t), r(t-1)
+  // With in_order_ (HiddenUpdate::kInOrder and recurrent gates): the sources of the output
+  // gates (in(t) in place of in(t-1)) and of the cells (also out(t)); otherwise unused.
+  bool in_order_ = false;
+  std::vector<double> src_out_, src_cell_;
+  std::vector<int32_t> nz_out_, nz_cell_;
   std::vector<double> osrc_;   // (no_): bias, y_c(t), x(t)
   std::vector<double> act_;    // (hidden_units): gate activations; cells: g(net_c)
   std::vector<double> gdash_;  // (cells): g'(net_c)

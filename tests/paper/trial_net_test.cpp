@@ -47,9 +47,24 @@ Reference reference(const NetSpec& spec, TrialNet& net, const Sequence& seq, boo
   auto one = torch::ones({1}, torch::kDouble);
   for (int64_t t = 0; t < seq.length; ++t) {
     auto x = row(seq, seq.inputs, t, seq.num_inputs);
-    auto net_in = r.w.mv(torch::cat({one, x, truncate ? rec.detach() : rec}));
+    auto prev = truncate ? rec.detach() : rec;
+    auto net_in = r.w.mv(torch::cat({one, x, prev}));
     auto gates = torch::sigmoid(net_in.slice(0, 0, G));
     auto cell_net = net_in.slice(0, G);
+    if (spec.hidden_update == HiddenUpdate::kInOrder && spec.recurrent_gates) {
+      // Output gates read this step's input gates; cells this step's input and output gates.
+      // The truncation detaches them as it detaches every source of a net input.
+      const int64_t rc = spec.recurrent_cells ? spec.cells() : 0;
+      auto in_now = gates.slice(0, 0, B);
+      auto in_src = truncate ? in_now.detach() : in_now;
+      auto out_net = r.w.slice(0, B, G).mv(
+          torch::cat({one, x, prev.slice(0, 0, rc), in_src, prev.slice(0, rc + B)}));
+      auto out_now = torch::sigmoid(out_net);
+      auto out_src = truncate ? out_now.detach() : out_now;
+      cell_net = r.w.slice(0, G).mv(
+          torch::cat({one, x, prev.slice(0, 0, rc), in_src, out_src, prev.slice(0, rc + G)}));
+      gates = torch::cat({in_now, out_now});
+    }
     torch::Tensor g;
     switch (spec.squash) {
       case Squash::kPaper:
@@ -125,11 +140,10 @@ std::vector<NamedSpec> specs() {
   gated.recurrent_cells = false;
   gated.recurrent_gates = true;
   gated.gate_bias = false;
-  return {{"paper", paper},
-          {"biased", biased},
-          {"modern", modern},
-          {"long_lag", long_lag},
-          {"no_output_gate", gated}};
+  NetSpec in_order = paper;  // the paper's order within a step
+  in_order.hidden_update = HiddenUpdate::kInOrder;
+  return {{"paper", paper},   {"in_order", in_order}, {"biased", biased},
+          {"modern", modern}, {"long_lag", long_lag}, {"no_output_gate", gated}};
 }
 
 Sequence reber_example(uint64_t seed) {
@@ -260,6 +274,10 @@ TEST(TrialNetTest, FullGradientMatchesAutograd) {
     SCOPED_TRACE(name);
     const Sequence seq = reber_example(32);
     TrialNet net(spec, 8);
+    if (spec.hidden_update == HiddenUpdate::kInOrder) {
+      EXPECT_THROW(net.accumulate_full_gradient(seq, nullptr), c10::Error);
+      continue;
+    }
     Reference ref = reference(spec, net, seq, /*truncate=*/false);
     std::vector<double> outputs;
     const double error = net.accumulate_full_gradient(seq, &outputs);
