@@ -2,11 +2,14 @@
 #
 #   -DLSTMNLP_WERROR=ON                     warnings fail the build (scripts/test.sh, CI)
 #   -DLSTMNLP_SANITIZE=address,undefined    instrument everything (scripts/sanitize.sh)
+#   -DLSTMNLP_FUZZ=ON                       clang only: coverage for libFuzzer and the fuzz/
+#                                           harnesses (scripts/fuzz.sh)
 #
 # LibTorch, Boost, yaml-cpp, GoogleTest and SentencePiece come in as imported targets or from
 # /usr/include, that is as system headers, so their own warnings stay out of ours.
 
 option(LSTMNLP_WERROR "Treat compiler warnings as errors" OFF)
+option(LSTMNLP_FUZZ "Build the libFuzzer harnesses in fuzz/ (clang only)" OFF)
 set(LSTMNLP_SANITIZE "" CACHE STRING
     "Comma-separated sanitizers to build with, e.g. address,undefined (empty = none)")
 
@@ -38,4 +41,12 @@ if(LSTMNLP_SANITIZE)
   add_compile_options(-fsanitize=${LSTMNLP_SANITIZE} -fno-omit-frame-pointer
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=${LSTMNLP_SANITIZE})
+endif()
+
+if(LSTMNLP_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "LSTMNLP_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # Coverage feedback from all of our code; the harnesses link libFuzzer itself (fuzz/).
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()

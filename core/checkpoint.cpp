@@ -77,6 +77,14 @@ class CheckedWriter {
   std::string table_;
 };
 
+// What LibTorch says went wrong reading a damaged archive, in at most 200 characters. Its zip and
+// pickle readers throw c10::Error, but also torch::jit::ErrorReport and other std::exceptions
+// (found by fuzz/fuzz_checkpoint), so every one of them is a damaged file.
+std::string archive_error(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  return std::string(c10_error ? c10_error->what_without_backtrace() : e.what()).substr(0, 200);
+}
+
 // Reads entries of a checkpoint file, verifying the checksum of each one it reads when the file
 // has checksums (format 2).
 class CheckedReader {
@@ -90,9 +98,8 @@ class CheckedReader {
     if (!std::filesystem::exists(path, ec)) throw InputError(path + ": checkpoint not found");
     try {
       archive_.load_from(path);
-    } catch (const c10::Error& e) {
-      throw InputError(path + ": not a readable checkpoint (" +
-                       std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    } catch (const std::exception& e) {
+      throw InputError(path + ": not a readable checkpoint (" + archive_error(e) + ")");
     }
     torch::Tensor table;
     if (try_read_raw("checksums", table)) {
@@ -139,16 +146,20 @@ class CheckedReader {
   std::string read_string(const std::string& key) { return tensor_to_bytes(read(key)); }
   /// The nested archive of format 1 (unchecked).
   bool try_read_archive(const std::string& key, torch::serialize::InputArchive& out) {
-    return archive_.try_read(key, out);
+    try {
+      return archive_.try_read(key, out);
+    } catch (const std::exception& e) {
+      throw InputError(path_ + ": cannot read '" + key + "' (" + archive_error(e) +
+                       "; the checkpoint is damaged)");
+    }
   }
 
  private:
   bool try_read_raw(const std::string& key, torch::Tensor& out) {
     try {
       return archive_.try_read(key, out);
-    } catch (const c10::Error& e) {
-      throw InputError(path_ + ": cannot read '" + key + "' (" +
-                       std::string(e.what_without_backtrace()).substr(0, 200) +
+    } catch (const std::exception& e) {
+      throw InputError(path_ + ": cannot read '" + key + "' (" + archive_error(e) +
                        "; the checkpoint is damaged)");
     }
   }
@@ -295,9 +306,8 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
       try {
         opt_archive->load_from(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
                                static_cast<size_t>(bytes.numel()));
-      } catch (const c10::Error& e) {
-        throw InputError(path + ": unreadable optimizer state (" +
-                         std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+      } catch (const std::exception& e) {
+        throw InputError(path + ": unreadable optimizer state (" + archive_error(e) + ")");
       }
     } else if (!reader.try_read_archive("optimizer", *opt_archive)) {
       throw InputError(path + ": checkpoint has no optimizer state");
@@ -333,9 +343,8 @@ CheckpointMeta load_checkpoint(const std::string& path, torch::nn::Module& model
   if (optimizer != nullptr) {
     try {
       optimizer->load(*opt_archive);
-    } catch (const c10::Error& e) {
-      throw InputError(path + ": optimizer state does not match (" +
-                       std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    } catch (const std::exception& e) {
+      throw InputError(path + ": optimizer state does not match (" + archive_error(e) + ")");
     }
   }
   if (has_rng) {

@@ -30,7 +30,10 @@ bool LineReader::next(std::string& line, bool& truncated) {
   truncated = false;
   bool any = false;
   while (true) {
-    if (pos_ == end_ && !fill()) return any;
+    if (pos_ == end_ && !fill()) {
+      if (!any) return false;
+      break;  // the last line, without a newline
+    }
     any = true;
     const char* start = buffer_.data() + pos_;
     const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));

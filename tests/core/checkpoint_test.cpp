@@ -184,6 +184,27 @@ TEST_F(CheckpointTest, AFlippedByteInTheMetadataIsAnErrorNamingIt) {
   EXPECT_NE(msg.find("'config_yaml' does not match its checksum"), std::string::npos) << msg;
 }
 
+// Found by fuzz_checkpoint: one changed byte in the name of the archive's code entry made
+// LibTorch's importer throw torch::jit::ErrorReport ("Unknown type name '__torch__.Module'"),
+// which is no c10::Error and ended lstm-lm with "internal error" instead of exit 2.
+TEST_F(CheckpointTest, ADamagedArchiveEntryNameIsAnInputError) {
+  Net net(2, 2);
+  save_checkpoint(path_, net, nullptr, {"lm", 1});
+  std::string bytes = read_bytes(path_);
+  const std::string name = "code/__torch__.py";
+  size_t renamed = 0;
+  for (size_t at = bytes.find(name); at != std::string::npos; at = bytes.find(name, at + 1)) {
+    bytes[at + name.size() - 3] = '\xe0';  // "__torch__.py" -> "__torch__\xe0py"
+    ++renamed;
+  }
+  ASSERT_GT(renamed, 0u) << "the archive has no entry " << name;
+  std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  const auto msg = test::input_error_of([&] { read_checkpoint_meta(path_); });
+  EXPECT_EQ(msg.rfind(path_ + ": not a readable checkpoint (", 0), 0u) << msg;
+  Net other(2, 2);
+  EXPECT_NE(test::input_error_of([&] { load_checkpoint(path_, other, nullptr); }), "no InputError");
+}
+
 TEST_F(CheckpointTest, TheOptimizerStateIsChecksummedToo) {
   Net net(4, 3);
   torch::optim::SGD opt(net.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
