@@ -63,8 +63,8 @@ inline const config::Choices<Update> kUpdates{{"step", Update::kStep},
                                               {"sequence", Update::kSequence}};
 
 /// `train.gradient` (Gradient of trial_net.h).
-inline const config::Choices<Gradient> kGradients{{"truncated", Gradient::kTruncated},
-                                                  {"full", Gradient::kFull}};
+inline const config::Choices<Gradient> kGradients{
+    {"truncated", Gradient::kTruncated}, {"full", Gradient::kFull}, {"rtrl", Gradient::kRtrl}};
 
 /// `reber.target`: the next symbol, or all legal next symbols.
 enum class ReberTarget { kNext, kLegal };
@@ -161,7 +161,9 @@ struct TrialConfig {
   /// learning); sequence: once per sequence. impl torch/custom always update per sequence.
   Update update = Update::kStep;
   /// truncated: the paper's gradient (errors cross time steps only through the cell states);
-  /// full: backpropagation through time (needs update: sequence). impl torch/custom: full.
+  /// full: backpropagation through time (needs update: sequence); rtrl: the same untruncated
+  /// gradient computed forward in time, so also per step (1997 cell, hidden_update
+  /// simultaneous). impl torch/custom: full.
   Gradient gradient = Gradient::kTruncated;
   /// A trial that has not met its success criterion after this many sequences fails.
   int64_t max_sequences = 100000;

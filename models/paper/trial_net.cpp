@@ -173,6 +173,8 @@ void TrialNet::reset() {
   std::fill(pc_.begin(), pc_.end(), 0.0);
   std::fill(pi_.begin(), pi_.end(), 0.0);
   std::fill(pf_.begin(), pf_.end(), 0.0);
+  std::fill(rt_r_.begin(), rt_r_.end(), 0.0);
+  std::fill(rt_s_.begin(), rt_s_.end(), 0.0);
 }
 
 const double* TrialNet::forward(const double* x, bool learn) {
@@ -372,6 +374,83 @@ double TrialNet::accumulate_full_gradient(const Sequence& seq, std::vector<doubl
   return error;
 }
 
+const double* TrialNet::forward_rtrl(const double* x) {
+  TORCH_CHECK(!spec_.forget_gate && !in_order_,
+              "forward_rtrl: needs the 1997 cell and HiddenUpdate::kSimultaneous");
+  const int64_t B = spec_.blocks, S = spec_.cells_per_block, C = spec_.cells();
+  const int64_t G = spec_.gates(), U = spec_.hidden_units(), R = spec_.recurrent_sources();
+  const int64_t P = U * ns_, I = spec_.inputs;
+  const int64_t RC = spec_.recurrent_cells ? C : 0;  // first gate among the recurrent sources
+  if (rt_net_.empty()) {
+    rt_r_.assign(R * P, 0.0);
+    rt_s_.assign(C * P, 0.0);
+    rt_gate_.assign(G * P, 0.0);
+    rt_yc_.assign(C * P, 0.0);
+    rt_net_.assign(U * P, 0.0);
+  }
+  const double* y = forward(x, /*learn=*/false);
+
+  // d net_u / dw = [w in row u] src + sum_i W_u,i d r_i(t-1) / dw.
+  for (int64_t u = 0; u < U; ++u) {
+    double* dnet = &rt_net_[u * P];
+    std::fill(dnet, dnet + P, 0.0);
+    const double* wu = &w_[u * ns_ + 1 + I];
+    for (int64_t i = 0; i < R; ++i) {
+      if (wu[i] != 0.0) axpy(dnet, wu[i], &rt_r_[i * P], P);
+    }
+    axpy(dnet + u * ns_, 1.0, src_.data(), nz_src_);
+  }
+  for (int64_t u = 0; u < G; ++u) {
+    const double a = act_[u];
+    double* dg = &rt_gate_[u * P];
+    const double* dnet = &rt_net_[u * P];
+    for (int64_t p = 0; p < P; ++p) dg[p] = a * (1.0 - a) * dnet[p];
+  }
+  for (int64_t j = 0; j < B; ++j) {
+    const double in = act_[row_input_gate(j)];
+    const double out = spec_.output_gate ? act_[row_output_gate(j)] : 1.0;
+    const double* din = &rt_gate_[row_input_gate(j) * P];
+    const double* dout = spec_.output_gate ? &rt_gate_[row_output_gate(j) * P] : nullptr;
+    for (int64_t v = 0; v < S; ++v) {
+      const int64_t c = j * S + v;
+      const double g = act_[G + c], a_c = in * gdash_[c], hd = squash_h_dash(h_[c]);
+      const double* dnet = &rt_net_[row_cell(c) * P];
+      double* ds = &rt_s_[c * P];
+      double* dyc = &rt_yc_[c * P];
+      for (int64_t p = 0; p < P; ++p) {
+        ds[p] += g * din[p] + a_c * dnet[p];  // s(t) = s(t-1) + in g(net_c)
+        dyc[p] = out * hd * ds[p] + (dout ? h_[c] * dout[p] : 0.0);
+      }
+    }
+  }
+  // The partials of r(t), for the next step.
+  if (spec_.recurrent_cells) std::copy(rt_yc_.begin(), rt_yc_.end(), rt_r_.begin());
+  if (spec_.recurrent_gates) {
+    std::copy(rt_gate_.begin(), rt_gate_.end(), rt_r_.begin() + RC * P);
+  }
+  return y;
+}
+
+double TrialNet::backward_rtrl(const double* target) {
+  TORCH_CHECK(!rt_net_.empty(), "backward_rtrl: needs forward_rtrl() first");
+  const int64_t C = spec_.cells(), P = spec_.hidden_units() * ns_;
+  double error = 0.0;
+  std::fill(dy_.begin(), dy_.end(), 0.0);
+  for (int64_t k = 0; k < spec_.outputs; ++k) {
+    const double e = y_[k] - target[k];
+    error += 0.5 * e * e;
+    const double delta = spec_.cross_entropy ? e : e * y_[k] * (1.0 - y_[k]);
+    if (delta == 0.0) continue;
+    const double* vk = &v_[k * no_];
+    for (int64_t c = 0; c < C; ++c) dy_[c] += vk[1 + c] * delta;
+    axpy(&gv_[k * no_], delta, osrc_.data(), nz_osrc_);
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    if (dy_[c] != 0.0) axpy(gw_.data(), dy_[c], &rt_yc_[c * P], P);
+  }
+  return error;
+}
+
 void TrialNet::apply(double lr) {
   for (size_t i = 0; i < w_.size(); ++i) {
     w_[i] -= lr * gw_[i];
@@ -398,13 +477,16 @@ double train_sequence(TrialNet& net, const Sequence& seq, double lr, bool update
   }
   if (outputs) outputs->resize(seq.length * spec.outputs);
   net.reset();
+  const bool rtrl = gradient == Gradient::kRtrl;
   double error = 0.0;
   bool pending = false;
   for (int64_t t = 0; t < seq.length; ++t) {
-    const double* y = net.forward(&seq.inputs[t * spec.inputs], /*learn=*/true);
+    const double* x = &seq.inputs[t * spec.inputs];
+    const double* y = rtrl ? net.forward_rtrl(x) : net.forward(x, /*learn=*/true);
     if (outputs) std::copy(y, y + spec.outputs, outputs->begin() + t * spec.outputs);
     if (!seq.has_target[t]) continue;
-    error += net.backward(&seq.targets[t * spec.outputs]);
+    const double* target = &seq.targets[t * spec.outputs];
+    error += rtrl ? net.backward_rtrl(target) : net.backward(target);
     pending = true;
     if (update_each_step) {
       net.apply(lr);

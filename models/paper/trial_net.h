@@ -65,6 +65,11 @@ enum class HiddenUpdate {
 enum class Gradient {
   kTruncated,  ///< the paper's: errors cross time steps only through the cell states
   kFull,       ///< full backpropagation through time (one update per sequence only)
+  /// The same untruncated gradient computed forward in time (real-time recurrent learning:
+  /// the partials of every recurrent source and cell state with respect to every hidden
+  /// weight), so weights can change after every step. 1997 cell only (no forget gate), every
+  /// hidden unit reading step t-1 (HiddenUpdate::kSimultaneous).
+  kRtrl,
 };
 
 /// Sizes and initialisation of one net. Gate biases are set (not drawn) to
@@ -159,6 +164,12 @@ class TrialNet {
   /// HiddenUpdate::kSimultaneous.
   double accumulate_full_gradient(const Sequence& seq, std::vector<double>* outputs);
 
+  /// forward() and backward() with the untruncated real-time gradient (Gradient::kRtrl):
+  /// forward_rtrl() also advances the partials, backward_rtrl() adds the gradient of the step's
+  /// error 0.5 * sum_k (y_k - target_k)^2 and returns that error. reset() zeroes the partials.
+  const double* forward_rtrl(const double* x);
+  double backward_rtrl(const double* target);
+
   /// w -= lr * gradient for every weight; then zeroes the gradient.
   void apply(double lr);
 
@@ -219,6 +230,11 @@ class TrialNet {
   std::vector<double> pc_, pi_, pf_;
   std::vector<double> dy_;                 // (cells) scratch
   std::vector<int32_t> nz_src_, nz_osrc_;  // non-zero entries of src_ and osrc_
+  // Gradient::kRtrl's partials with respect to the hidden weights (hidden_units() * ns_ of
+  // them, in hidden_weights() order): of the recurrent sources r(t-1) (recurrent_sources(), P),
+  // the cell states (cells, P), and this step's gates (gates, P), cell outputs (cells, P) and
+  // net inputs (hidden_units, P). Allocated on the first forward_rtrl().
+  std::vector<double> rt_r_, rt_s_, rt_gate_, rt_yc_, rt_net_;
   // accumulate_full_gradient()'s history of the step states above, (length, size) each.
   std::vector<double> hist_src_, hist_osrc_, hist_act_, hist_gdash_, hist_s_, hist_s_prev_, hist_h_,
       hist_y_;
@@ -228,7 +244,7 @@ class TrialNet {
 /// change after each such step when `update_each_step`, else once at the end. Writes the outputs
 /// ((seq.length, outputs) row-major) into `outputs` when given. Returns the summed error
 /// 0.5 * sum (y - target)^2 over the target steps, measured before each step's update.
-/// Gradient::kFull needs update_each_step false.
+/// Gradient::kFull needs update_each_step false; Gradient::kRtrl takes either.
 double train_sequence(TrialNet& net, const Sequence& seq, double lr, bool update_each_step,
                       std::vector<double>* outputs = nullptr,
                       Gradient gradient = Gradient::kTruncated);

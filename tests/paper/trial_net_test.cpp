@@ -292,6 +292,38 @@ TEST(TrialNetTest, FullGradientMatchesAutograd) {
   }
 }
 
+TEST(TrialNetTest, RealTimeGradientMatchesAutogradWithoutTruncation) {
+  for (const auto& [name, spec] : specs()) {
+    if (spec.forget_gate || spec.hidden_update == HiddenUpdate::kInOrder) continue;
+    SCOPED_TRACE(name);
+    const Sequence seq = reber_example(35);
+    TrialNet net(spec, 10);
+    Reference ref = reference(spec, net, seq, /*truncate=*/false);
+    net.reset();
+    double error = 0.0;
+    for (int64_t t = 0; t < seq.length; ++t) {
+      const double* y = net.forward_rtrl(&seq.inputs[t * spec.inputs]);
+      for (int64_t k = 0; k < spec.outputs; ++k) {
+        EXPECT_NEAR(y[k], ref.outputs[t][k].item<double>(), 1e-12);
+      }
+      error += net.backward_rtrl(&seq.targets[t * spec.outputs]);
+    }
+    EXPECT_NEAR(error, ref.loss.item<double>(), 1e-12);
+    auto gw = as_tensor(net.hidden_grad(), spec.hidden_units(), spec.hidden_sources());
+    auto gv = as_tensor(net.output_grad(), spec.outputs, spec.output_sources());
+    auto ref_gw = ref.w.grad().clone(), ref_gv = ref.v.grad().clone();
+    zero_frozen(spec, gw, gv);
+    zero_frozen(spec, ref_gw, ref_gv);
+    EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
+    EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
+  }
+  NetSpec standard;
+  standard.forget_gate = true;
+  TrialNet net(standard, 1);
+  const double x[7] = {1, 0, 0, 0, 0, 0, 0};
+  EXPECT_THROW(net.forward_rtrl(x), c10::Error);
+}
+
 TEST(TrialNetTest, SequenceUpdateAppliesTheSummedGradient) {
   NetSpec spec;
   const Sequence seq = reber_example(33);
