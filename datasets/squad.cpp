@@ -152,6 +152,9 @@ SquadDataset parse_squad(const std::string& text, const std::string& name) {
   } catch (const json::parse_error& e) {
     throw InputError(name + ":" + line_and_column(text, e.byte > 0 ? e.byte - 1 : 0) +
                      ": not valid JSON (" + e.what() + ")");
+  } catch (const json::exception& e) {
+    // e.g. out_of_range.406, a number too large for a double (found by fuzz_squad).
+    throw InputError(name + ": not valid JSON (" + e.what() + ")");
   }
   SquadDataset out;
   out.file = name;

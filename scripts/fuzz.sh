@@ -91,13 +91,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OMP_NUM_THREADS=1
 log=$build/fuzz-$target.log
 status=0
+started=$SECONDS
 "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=4096 \
   -artifact_prefix="$findings/" "$@" "$corpus" >"$log" 2>&1 || status=$?
 executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 coverage=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
 inputs=$(ls "$corpus" | wc -l)
-echo "fuzz_$target: ${seconds} s, ${executions:-?} executions, ${rate:-?}/s, ${coverage:-no coverage line}, corpus $inputs inputs, exit $status (log: $log)"
+echo "fuzz_$target: $((SECONDS - started)) s, ${executions:-?} executions, ${rate:-?}/s, ${coverage:-no coverage line}, corpus $inputs inputs, exit $status (log: $log)"
 if [ "$status" -ne 0 ]; then
   grep -E 'ERROR|SUMMARY|invariant|terminate|Test unit written' "$log" | head -20 >&2
 fi

@@ -10,12 +10,6 @@ namespace {
 
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-inline double dot(const double* a, const double* b, int64_t n) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
 // a += alpha * b
 inline void axpy(double* a, double alpha, const double* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] += alpha * b[i];

@@ -103,6 +103,14 @@ TEST(SquadReaderTest, MalformedJsonNamesLineAndColumn) {
             std::string::npos);
 }
 
+// Found by fuzz_squad: a number too large for a double is nlohmann's out_of_range.406, not a
+// parse_error, and escaped the reader as "internal error".
+TEST(SquadReaderTest, ANumberTooLargeIsInvalidJson) {
+  const auto message =
+      input_error_of([] { parse_squad("{\"version\": 56666666666E666666666666}", "x.json"); });
+  EXPECT_EQ(message.rfind("x.json: not valid JSON (", 0), 0u) << message;
+}
+
 TEST(SquadReaderTest, KeepsV2UnanswerableQuestionsMarked) {
   auto j = squad_json("Denver Broncos won.", {{"a", "Who?", "Broncos"}});
   j["version"] = "v2.0";
