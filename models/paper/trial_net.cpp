@@ -247,8 +247,8 @@ const double* TrialNet::forward(const double* x, bool learn) {
   return y_.data();
 }
 
-double TrialNet::backward(const double* target) {
-  const int64_t B = spec_.blocks, S = spec_.cells_per_block, C = spec_.cells();
+double TrialNet::output_error(const double* target) {
+  const int64_t C = spec_.cells();
   double error = 0.0;
   std::fill(dy_.begin(), dy_.end(), 0.0);
   for (int64_t k = 0; k < spec_.outputs; ++k) {
@@ -260,6 +260,12 @@ double TrialNet::backward(const double* target) {
     for (int64_t c = 0; c < C; ++c) dy_[c] += vk[1 + c] * delta;
     axpy(&gv_[k * no_], delta, osrc_.data(), nz_osrc_);
   }
+  return error;
+}
+
+double TrialNet::backward(const double* target) {
+  const int64_t B = spec_.blocks, S = spec_.cells_per_block;
+  const double error = output_error(target);
   for (int64_t j = 0; j < B; ++j) {
     const double out = spec_.output_gate ? act_[row_output_gate(j)] : 1.0;
     double d_out = 0.0;
@@ -428,17 +434,7 @@ const double* TrialNet::forward_rtrl(const double* x) {
 double TrialNet::backward_rtrl(const double* target) {
   TORCH_CHECK(!rt_net_.empty(), "backward_rtrl: needs forward_rtrl() first");
   const int64_t C = spec_.cells(), P = spec_.hidden_units() * ns_;
-  double error = 0.0;
-  std::fill(dy_.begin(), dy_.end(), 0.0);
-  for (int64_t k = 0; k < spec_.outputs; ++k) {
-    const double e = y_[k] - target[k];
-    error += 0.5 * e * e;
-    const double delta = spec_.cross_entropy ? e : e * y_[k] * (1.0 - y_[k]);
-    if (delta == 0.0) continue;
-    const double* vk = &v_[k * no_];
-    for (int64_t c = 0; c < C; ++c) dy_[c] += vk[1 + c] * delta;
-    axpy(&gv_[k * no_], delta, osrc_.data(), nz_osrc_);
-  }
+  const double error = output_error(target);
   for (int64_t c = 0; c < C; ++c) {
     if (dy_[c] != 0.0) axpy(gw_.data(), dy_[c], &rt_yc_[c * P], P);
   }

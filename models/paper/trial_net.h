@@ -189,6 +189,10 @@ class TrialNet {
   const std::vector<double>& cell_states() const { return s_; }
 
  private:
+  /// The output layer's part of backward() and backward_rtrl(): the squared error of this step
+  /// against `target`, the output weights' gradient added into gv_, and dE/dy_c into dy_.
+  double output_error(const double* target);
+
   int64_t row_input_gate(int64_t j) const { return j; }
   int64_t row_output_gate(int64_t j) const { return spec_.blocks + j; }
   int64_t row_forget_gate(int64_t j) const {

@@ -112,6 +112,18 @@ void zero_frozen(const NetSpec& spec, torch::Tensor& gw, torch::Tensor& gv) {
   if (!spec.output_bias) gv.select(1, 0).zero_();
 }
 
+// The net's accumulated hidden and output gradients equal autograd's in `ref`, apart from the
+// entries of frozen biases.
+void expect_reference_gradients(const NetSpec& spec, const TrialNet& net, const Reference& ref) {
+  auto gw = as_tensor(net.hidden_grad(), spec.hidden_units(), spec.hidden_sources());
+  auto gv = as_tensor(net.output_grad(), spec.outputs, spec.output_sources());
+  auto ref_gw = ref.w.grad().clone(), ref_gv = ref.v.grad().clone();
+  zero_frozen(spec, gw, gv);
+  zero_frozen(spec, ref_gw, ref_gv);
+  EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
+  EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
+}
+
 struct NamedSpec {
   std::string name;
   NetSpec spec;
@@ -252,13 +264,7 @@ TEST(TrialNetTest, TruncatedGradientMatchesAutogradWithDetachedRecurrence) {
       }
       net.backward(&seq.targets[t * spec.outputs]);
     }
-    auto gw = as_tensor(net.hidden_grad(), spec.hidden_units(), spec.hidden_sources());
-    auto gv = as_tensor(net.output_grad(), spec.outputs, spec.output_sources());
-    auto ref_gw = ref.w.grad().clone(), ref_gv = ref.v.grad().clone();
-    zero_frozen(spec, gw, gv);
-    zero_frozen(spec, ref_gw, ref_gv);
-    EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
-    EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
+    expect_reference_gradients(spec, net, ref);
     // The truncation matters where there are recurrent weights: the full gradient differs.
     // Without them (experiment 2a's net) the cell state is the only path through time and the
     // two gradients agree.
@@ -282,13 +288,7 @@ TEST(TrialNetTest, FullGradientMatchesAutograd) {
     std::vector<double> outputs;
     const double error = net.accumulate_full_gradient(seq, &outputs);
     EXPECT_NEAR(error, ref.loss.item<double>(), 1e-12);
-    auto gw = as_tensor(net.hidden_grad(), spec.hidden_units(), spec.hidden_sources());
-    auto gv = as_tensor(net.output_grad(), spec.outputs, spec.output_sources());
-    auto ref_gw = ref.w.grad().clone(), ref_gv = ref.v.grad().clone();
-    zero_frozen(spec, gw, gv);
-    zero_frozen(spec, ref_gw, ref_gv);
-    EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
-    EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
+    expect_reference_gradients(spec, net, ref);
   }
 }
 
@@ -309,13 +309,7 @@ TEST(TrialNetTest, RealTimeGradientMatchesAutogradWithoutTruncation) {
       error += net.backward_rtrl(&seq.targets[t * spec.outputs]);
     }
     EXPECT_NEAR(error, ref.loss.item<double>(), 1e-12);
-    auto gw = as_tensor(net.hidden_grad(), spec.hidden_units(), spec.hidden_sources());
-    auto gv = as_tensor(net.output_grad(), spec.outputs, spec.output_sources());
-    auto ref_gw = ref.w.grad().clone(), ref_gv = ref.v.grad().clone();
-    zero_frozen(spec, gw, gv);
-    zero_frozen(spec, ref_gw, ref_gv);
-    EXPECT_TRUE(torch::allclose(gw, ref_gw, 1e-10, 1e-12)) << (gw - ref_gw).abs().max();
-    EXPECT_TRUE(torch::allclose(gv, ref_gv, 1e-10, 1e-12)) << (gv - ref_gv).abs().max();
+    expect_reference_gradients(spec, net, ref);
   }
   NetSpec standard;
   standard.forget_gate = true;
