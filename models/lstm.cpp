@@ -12,6 +12,7 @@
 #include "core/state_dict.h"
 #include "models/lstm_kernels.h"
 #include "models/lstm_profile.h"
+#include "models/onednn_layer.h"
 #include "models/small_gemm.h"
 
 namespace lstmnlp {
@@ -164,12 +165,28 @@ bool use_fused(const Tensor& x, const LayerConfig& cfg) {
 // Time index of processing step s.
 inline int64_t time_at(int64_t s, int64_t T, bool reverse) { return reverse ? T - 1 - s : s; }
 
-LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool keep) {
+// Inference (`keep` false) of the standard cell in float32 without lengths runs on oneDNN's
+// LSTM primitive when `onednn` is given and can (models/onednn_layer.h).
+LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool keep,
+                          kernels::OneDnnLayer* onednn = nullptr) {
   const int64_t T = in.x.size(0), B = in.x.size(1), F = in.x.size(2);
   const int64_t H = in.w_hh.size(1), GH = in.w_hh.size(0);
   const bool has_lengths = in.lengths.defined();
   const bool fused = use_fused(in.x, cfg);
   const auto opts = in.x.options();
+
+  if (onednn != nullptr && !keep && !has_lengths && fused && cfg.cell == LSTMCellType::kStandard &&
+      in.x.scalar_type() == torch::kFloat) {
+    profile::Scope scope(profile::Phase::kOneDnnLayer);
+    LayerResult r;
+    r.out = torch::empty({T, B, H}, opts);
+    r.h_n = torch::empty({B, H}, opts);
+    r.c_n = torch::empty({B, H}, opts);
+    if (onednn->run(in.x, in.h0, in.c0, in.w_ih, in.w_hh, in.b_ih, in.b_hh, cfg.reverse, r.out,
+                    r.h_n, r.c_n)) {
+      return r;
+    }
+  }
 
   // Input projection for all steps as one product; the recurrence adds h·W_hh^T in place.
   Tensor x2 = in.x.view({T * B, F});
@@ -436,6 +453,7 @@ void LSTMImpl::reset() {
   const int64_t H = o.hidden_size();
   const int64_t GH = num_gates(o.cell()) * H;
   layers_.clear();
+  onednn_.clear();
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
     const int64_t in = layer == 0 ? o.input_size() : D * H;
     for (int64_t d = 0; d < D; ++d) {
@@ -451,6 +469,7 @@ void LSTMImpl::reset() {
         w.w_c = register_parameter("weight_c" + sfx, torch::empty({3 * H}));
       }
       layers_.push_back(w);
+      onednn_.push_back(std::make_shared<kernels::OneDnnLayer>());
     }
   }
   reset_parameters();
@@ -608,7 +627,7 @@ std::tuple<torch::Tensor, std::tuple<torch::Tensor, torch::Tensor>> LSTMImpl::fo
         c_n.push_back(r[2]);
       } else {
         torch::NoGradGuard no_grad;
-        LayerResult r = layer_forward(in, cfg, /*keep=*/false);
+        LayerResult r = layer_forward(in, cfg, /*keep=*/false, onednn_[k].get());
         outs.push_back(r.out);
         h_n.push_back(r.h_n);
         c_n.push_back(r.c_n);

@@ -19,6 +19,10 @@
 // generic tensor operations on CUDA), and the backward computes dW_ih, dW_hh and the input gradient
 // as single products over all time steps after the reverse loop. The gate gradients overwrite the
 // saved gate activations, so a second backward through a retained graph recomputes the forward.
+// Inference (no gradient needed) of the standard cell in float32 on the CPU without `lengths`
+// runs each layer on oneDNN's LSTM primitive where the build has it (models/onednn_layer.h), with
+// the weights kept in its layout between calls; it agrees with the own kernels to float32 rounding.
+// LSTMNLP_ONEDNN=0 in the environment keeps every call on the own kernels.
 
 #include <torch/arg.h>
 #include <torch/nn/module.h>
@@ -30,12 +34,17 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
 namespace lstmnlp {
+
+namespace kernels {
+class OneDnnLayer;
+}
 
 /// The recurrent cell computed by every layer of an LSTM.
 enum class LSTMCellType {
@@ -159,6 +168,9 @@ class LSTMImpl : public torch::nn::Cloneable<LSTMImpl> {
     torch::Tensor w_ih, w_hh, b_ih, b_hh, w_c;
   };
   std::vector<LayerWeights> layers_;  // indexed layer * D + direction
+  // Each layer's and direction's oneDNN inference and its cached weights, likewise indexed;
+  // made anew by reset(), so a clone() has its own.
+  std::vector<std::shared_ptr<kernels::OneDnnLayer>> onednn_;
 };
 
 /// A ModuleHolder for LSTMImpl (shared-pointer semantics, like torch::nn::LSTM).

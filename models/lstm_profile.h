@@ -28,12 +28,19 @@ enum class Phase : size_t {
   kGatesBackward,     ///< the gates' backward per step
   kRecurrentGrad,     ///< dgates·W_hh per step and adding it into dh
   kWeightProducts,    ///< dx, dW_ih, dW_hh and the bias sums over all steps
+  kOneDnnLayer,       ///< a whole layer's inference on oneDNN (models/onednn_layer.h)
   kCount
 };
 
 inline constexpr std::array<const char*, static_cast<size_t>(Phase::kCount)> kPhaseNames{
-    "input projection", "recurrent product",  "recurrent add (transposed)",        "gates",
-    "gates backward",   "recurrent gradient", "weight and input gradient products"};
+    "input projection",
+    "recurrent product",
+    "recurrent add (transposed)",
+    "gates",
+    "gates backward",
+    "recurrent gradient",
+    "weight and input gradient products",
+    "oneDNN layer (inference)"};
 
 struct Totals {
   std::array<double, static_cast<size_t>(Phase::kCount)> seconds{};

@@ -33,8 +33,12 @@ TEST(LmTask, CarriesTheHiddenStateFromBatchToBatch) {
     torch::NoGradGuard no_grad;
     auto [input, target] = get_batch(streams, i, cfg.data.bptt);
     std::tie(std::ignore, expected) = model->forward(input, expected);
-    EXPECT_TRUE(torch::allclose(task.module()->state_h, std::get<0>(expected))) << "batch " << i;
-    EXPECT_TRUE(torch::allclose(task.module()->state_c, std::get<1>(expected))) << "batch " << i;
+    // The no-grad forward may run on oneDNN (models/onednn_layer.h) and the training forward on
+    // the module's own kernels: the same states up to float32 rounding (about 1e-7 here).
+    EXPECT_TRUE(torch::allclose(task.module()->state_h, std::get<0>(expected), 1e-5, 1e-6))
+        << "batch " << i;
+    EXPECT_TRUE(torch::allclose(task.module()->state_c, std::get<1>(expected), 1e-5, 1e-6))
+        << "batch " << i;
   }
   // The state after batch 2 differs from what batch 2 alone would give from zeros.
   {
