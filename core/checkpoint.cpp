@@ -1,5 +1,7 @@
 #include "core/checkpoint.h"
 
+#include <c10/core/CPUAllocator.h>
+#include <malloc.h>
 #include <xxhash.h>
 
 #include <cstdio>
@@ -29,6 +31,42 @@ torch::Tensor bytes_to_tensor(const std::string& bytes) {
 std::string tensor_to_bytes(const torch::Tensor& t) {
   auto c = t.contiguous().to(torch::kCPU);
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), c.numel());
+}
+
+// Whether the buffer behind `storage` holds the bytes the storage claims. LibTorch 1.13's loader
+// sizes a storage by the element count in data.pkl but fills it from the record the key names,
+// whatever that record's size (fuzz_checkpoint: a table of 576 bytes over an 8-byte record). The
+// record's buffer comes from the default CPU allocator, whose blocks malloc_usable_size() measures;
+// a buffer from anywhere else is not measured.
+bool buffer_holds_storage(const c10::Storage& storage) {
+  if (storage.nbytes() == 0) return true;
+  const c10::DataPtr& data = storage.data_ptr();
+  if (data.get() == nullptr) return false;
+  if (data.get_deleter() != c10::GetDefaultCPUAllocator()->raw_deleter() ||
+      data.get_context() != data.get()) {
+    return true;
+  }
+  return malloc_usable_size(data.get()) >= storage.nbytes();
+}
+
+// Whether every element of `t` lies inside its storage. torch::load takes the sizes, strides and
+// offset of a damaged file as they are, so reading such a tensor would run past its buffer
+// (fuzz_checkpoint: a heap-buffer-overflow copying the checksum table).
+bool within_storage(const torch::Tensor& t) {
+  if (!t.defined() || t.numel() == 0) return true;
+  if (t.storage_offset() < 0 || !t.has_storage()) return false;
+  int64_t last = t.storage_offset(), step = 0, bytes = 0;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.stride(d) < 0 || __builtin_mul_overflow(t.size(d) - 1, t.stride(d), &step) ||
+        __builtin_add_overflow(last, step, &last)) {
+      return false;
+    }
+  }
+  if (__builtin_add_overflow(last, 1, &last) ||
+      __builtin_mul_overflow(last, static_cast<int64_t>(t.element_size()), &bytes)) {
+    return false;
+  }
+  return static_cast<size_t>(bytes) <= t.storage().nbytes() && buffer_holds_storage(t.storage());
 }
 
 std::string shape_of(const torch::Tensor& t) {
@@ -103,7 +141,7 @@ class CheckedReader {
     }
     torch::Tensor table;
     if (try_read_raw("checksums", table)) {
-      const std::string text = tensor_to_bytes(table);
+      const std::string text = bytes_of("checksums", table);
       torch::Tensor stored;
       if (!try_read_raw("checksums_hash", stored) || stored.numel() != 1 ||
           static_cast<uint64_t>(stored.item<int64_t>()) != string_checksum(text)) {
@@ -143,7 +181,7 @@ class CheckedReader {
     }
     return out;
   }
-  std::string read_string(const std::string& key) { return tensor_to_bytes(read(key)); }
+  std::string read_string(const std::string& key) { return bytes_of(key, read(key)); }
   /// The nested archive of format 1 (unchecked).
   bool try_read_archive(const std::string& key, torch::serialize::InputArchive& out) {
     try {
@@ -156,12 +194,24 @@ class CheckedReader {
 
  private:
   bool try_read_raw(const std::string& key, torch::Tensor& out) {
+    bool found = false;
     try {
-      return archive_.try_read(key, out);
+      found = archive_.try_read(key, out);
     } catch (const std::exception& e) {
       throw InputError(path_ + ": cannot read '" + key + "' (" + archive_error(e) +
                        "; the checkpoint is damaged)");
     }
+    if (found && !within_storage(out)) {
+      throw InputError(path_ + ": '" + key + "' has a shape of " + shape_of(out) +
+                       " but not the data for it (the checkpoint is damaged)");
+    }
+    return found;
+  }
+  std::string bytes_of(const std::string& key, const torch::Tensor& t) const {
+    if (t.scalar_type() != torch::kUInt8 || t.dim() != 1) {
+      throw InputError(path_ + ": '" + key + "' is not a byte string (the checkpoint is damaged)");
+    }
+    return tensor_to_bytes(t);
   }
   void verify(const std::string& key, const torch::Tensor& tensor, const std::string& what) {
     if (!checked_) return;

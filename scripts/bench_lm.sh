@@ -7,7 +7,9 @@
 # BENCH_TORCH=0) for torch::nn::LSTM inside lstm-lm. A benchmark, not a test: run it on an
 # otherwise idle machine.
 #
-#   scripts/bench_lm.sh [threads]
+#   scripts/bench_lm.sh [threads]     # both programs on `threads` threads (default 2)
+#   scripts/bench_lm.sh default       # both programs as a user starts them: no thread flags and
+#                                     # no thread variables (lstm-lm picks its own plan)
 #
 # Environment: LSTM_NLP_DATA (default ../shared/data), LSTM_LM_BIN (default build/bin/lstm-lm),
 # PYTHON (default /usr/bin/python3, Debian's python3-torch), STEPS_SMALL (300), STEPS_TIED (60),
@@ -38,8 +40,15 @@ fi
 # With more than one thread, LibTorch's OpenMP threads spin after each parallel region and starve
 # OpenBLAS's threads of the same cores (on 2 cores: 1,600 instead of 5,400 tokens/s); a passive
 # wait policy lets them take turns. Both programs get the same setting.
-export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+if [ "$threads" = default ]; then
+  thread_flags=()
+  py_threads=0
+else
+  thread_flags=(--threads "$threads")
+  py_threads=$threads
+  export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
+  export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+fi
 
 [ -x "$bin" ] || { echo "bench_lm: $bin not built (scripts/build.sh)" >&2; exit 2; }
 [ -f "$LSTM_NLP_DATA/ptb/train.txt" ] || { echo "bench_lm: no PTB at $LSTM_NLP_DATA/ptb" >&2; exit 2; }
@@ -54,7 +63,7 @@ cpp_rate() {  # config lstm steps
   local out
   out="$tmp/run-$2-$(basename "$1" .yaml)"
   rm -rf "$out"  # a fresh run each round: train appends to an existing metrics.jsonl
-  "$bin" train --config "$1" --threads "$threads" --output-dir "$out" --set "model.lstm=$2" \
+  "$bin" train --config "$1" "${thread_flags[@]}" --output-dir "$out" --set "model.lstm=$2" \
     --set "train.max_steps=$3" --set "train.log_every=$warmup" >"$out.log" 2>&1 ||
     { cat "$out.log" >&2; exit 1; }
   "$python" - "$out/metrics.jsonl" <<'PY'
@@ -68,7 +77,7 @@ PY
 py_rate() {  # steps, then the reference's model options
   local steps=$1
   shift
-  "$python" "$root/scripts/bench_lm_reference.py" --data "$LSTM_NLP_DATA/ptb" --threads "$threads" \
+  "$python" "$root/scripts/bench_lm_reference.py" --data "$LSTM_NLP_DATA/ptb" --threads "$py_threads" \
     --steps "$steps" --warmup "$warmup" "$@" |
     "$python" -c 'import json, sys; print(round(json.load(sys.stdin)["tokens_per_s"]))'
 }
@@ -114,7 +123,7 @@ ratio() { "$python" -c "print(f'{$1 / $2:.2f}x')"; }
 
 unit="tokens/s"
 [ "$bench_cpu" = 1 ] && unit="tokens per CPU-second"
-echo "lstm-lm training throughput on CPU ($unit), median of $rounds rounds, $threads thread(s), $cores core(s), OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load $(cut -d' ' -f1-3 /proc/loadavg); PyTorch reference: $("$python" -c 'import torch; print(torch.__version__)')"
+echo "lstm-lm training throughput on CPU ($unit), median of $rounds rounds, threads: $threads, $cores core(s), OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}, load $(cut -d' ' -f1-3 /proc/loadavg); PyTorch reference: $("$python" -c 'import torch; print(torch.__version__)')"
 printf '%-34s %12s %14s %7s' "case" "python tok/s" "custom tok/s" "ratio"
 [ "$bench_torch" = 1 ] && printf ' %14s %7s' "torch:: tok/s" "ratio"
 echo

@@ -38,6 +38,95 @@ std::string join_comma_list(const std::vector<std::string>& items, const std::st
   return joined;
 }
 
+// ------------------------------------------------------------------------------------------------
+// SentencePiece 0.1.97 trusts the precompiled character map of a model's normalizer and
+// denormalizer: a damaged map sends its double-array trie walk, or the strlen() of a
+// replacement, past the map's buffers (fuzz_sentencepiece found a heap read after free in
+// Normalizer::NormalizePrefix). A map is checked here before the model is used.
+
+// Reads a protobuf varint from the front of `in`.
+bool read_varint(std::string_view& in, uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    value |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// Calls visit(field, bytes) for each length-delimited field of a serialized protobuf message and
+// skips the others; false when the message is malformed.
+template <typename Visit>
+bool for_each_bytes_field(std::string_view message, const Visit& visit) {
+  while (!message.empty()) {
+    uint64_t key = 0, value = 0;
+    if (!read_varint(message, key)) return false;
+    switch (key & 7) {
+      case 0:  // varint
+        if (!read_varint(message, value)) return false;
+        break;
+      case 1:  // 64-bit
+      case 5:  // 32-bit
+        if (message.size() < ((key & 7) == 1 ? 8u : 4u)) return false;
+        message.remove_prefix((key & 7) == 1 ? 8 : 4);
+        break;
+      case 2:  // length-delimited
+        if (!read_varint(message, value) || value > message.size()) return false;
+        visit(key >> 3, message.substr(0, value));
+        message.remove_prefix(value);
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+// Whether a precompiled character map (a little-endian uint32 trie size, a darts-clone double
+// array of 32-bit units, then NUL-terminated replacement strings) keeps every read in bounds: each
+// value unit points into the strings, which end with a NUL, and each other unit's children, at
+// (index ^ offset) ^ label for labels 0-255, lie inside the array.
+bool charsmap_in_bounds(std::string_view map) {
+  if (map.empty()) return true;
+  if (map.size() < 4) return false;
+  uint32_t trie_bytes = 0;
+  for (int i = 3; i >= 0; --i) trie_bytes = (trie_bytes << 8) | static_cast<uint8_t>(map[i]);
+  map.remove_prefix(4);
+  if (trie_bytes % 4 != 0 || trie_bytes >= map.size()) return false;
+  const std::string_view strings = map.substr(trie_bytes);
+  if (strings.back() != '\0') return false;
+  const uint64_t units = trie_bytes / 4;
+  for (uint64_t i = 0; i < units; ++i) {
+    uint32_t unit = 0;
+    for (int b = 3; b >= 0; --b) unit = (unit << 8) | static_cast<uint8_t>(map[4 * i + b]);
+    if ((unit >> 31) != 0) {  // a value: the offset of its replacement string
+      if ((unit & 0x7FFFFFFFu) >= strings.size()) return false;
+      continue;
+    }
+    const uint64_t offset = static_cast<uint64_t>(unit >> 10) << ((unit & (1u << 9)) >> 6);
+    if (((i ^ offset) | 0xFF) >= units) return false;
+  }
+  return true;
+}
+
+// Throws InputError(`context`: ...) when a character map of the serialized ModelProto (its
+// normalizer_spec and denormalizer_spec, fields 3 and 5, whose field 2 is the map) is damaged.
+void check_charsmaps(const std::string& serialized, const std::string& context) {
+  bool ok = true;
+  const bool parsed = for_each_bytes_field(serialized, [&](uint64_t field, std::string_view spec) {
+    if (field != 3 && field != 5) return;
+    const bool spec_parsed =
+        for_each_bytes_field(spec, [&](uint64_t spec_field, std::string_view map) {
+          if (spec_field == 2 && !charsmap_in_bounds(map)) ok = false;
+        });
+    if (!spec_parsed) ok = false;
+  });
+  ok = ok && parsed;
+  if (!ok) throw InputError(context + ": its normalization map is damaged");
+}
+
 void validate(const TokenizerTrainOptions& options) {
   const std::string where = "tokenizer training: ";
   if (options.input_files.empty()) throw InputError(where + "no input files");
@@ -168,6 +257,7 @@ SentencePieceTokenizer SentencePieceTokenizer::load(const std::string& model_pat
   check_status(impl->processor.Load(model_path),
                at_location(model_path, 0, "cannot load SentencePiece model"));
   impl->serialized = impl->processor.serialized_model_proto();
+  check_charsmaps(impl->serialized, at_location(model_path, 0, "cannot load SentencePiece model"));
   return SentencePieceTokenizer(std::move(impl));
 }
 
@@ -176,6 +266,8 @@ SentencePieceTokenizer SentencePieceTokenizer::load_from_serialized(
   auto impl = std::make_shared<Impl>();
   check_status(impl->processor.LoadFromSerializedProto(model_bytes),
                "cannot load SentencePiece model from serialized bytes");
+  check_charsmaps(impl->processor.serialized_model_proto(),
+                  "cannot load SentencePiece model from serialized bytes");
   impl->serialized = model_bytes;
   return SentencePieceTokenizer(std::move(impl));
 }

@@ -205,6 +205,54 @@ TEST_F(CheckpointTest, ADamagedArchiveEntryNameIsAnInputError) {
   EXPECT_NE(test::input_error_of([&] { load_checkpoint(path_, other, nullptr); }), "no InputError");
 }
 
+// torch::load takes a tensor's pickled size as it is; a size beyond its stored bytes made the
+// checksum table's copy read past its buffer (fuzz_checkpoint: heap-buffer-overflow).
+TEST_F(CheckpointTest, ATensorLargerThanItsDataIsAnInputError) {
+  Net net(2, 2);
+  save_checkpoint(path_, net, nullptr, {"lm", 1});
+  std::string bytes = read_bytes(path_);
+  // In data.pkl, the table's entry: its name, its storage, then offset 0 (K\0) and the size
+  // tuple, "(M" and the size as a little-endian uint16 (the table has 256 to 65,535 bytes).
+  const size_t name = bytes.find("checksumsq");
+  ASSERT_NE(name, std::string::npos);
+  const size_t size = bytes.find(std::string("K\0(M", 4), name);
+  ASSERT_NE(size, std::string::npos);
+  ASSERT_LT(size - name, 64u);
+  ++bytes[size + 4];  // one byte more than the storage holds
+  std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  const auto msg = test::input_error_of([&] { read_checkpoint_meta(path_); });
+  EXPECT_NE(msg.find("'checksums' has a shape of"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("but not the data for it"), std::string::npos) << msg;
+}
+
+// LibTorch sizes a storage by its pickled element count and fills it from the record its key
+// names: the table pointed at the 8-byte record of checksums_hash read 576 bytes from 8
+// (fuzz_checkpoint: heap-buffer-overflow).
+TEST_F(CheckpointTest, ATensorOnAnotherTensorsSmallerRecordIsAnInputError) {
+  Net net(2, 2);
+  save_checkpoint(path_, net, nullptr, {"lm", 1});
+  std::string bytes = read_bytes(path_);
+  // data.pkl: "checksums", then its storage's persistent id holding the record key as a string
+  // (X, a 4-byte length, the digits); then checksums_hash's, whose record holds one int64.
+  const size_t table = bytes.find("checksumsq");
+  const size_t hash = bytes.find("checksums_hashq");
+  ASSERT_NE(table, std::string::npos);
+  ASSERT_NE(hash, std::string::npos);
+  auto key_after = [&](size_t from) {
+    const size_t x = bytes.find('X', from);
+    const auto length = static_cast<uint8_t>(bytes[x + 1]);
+    return std::make_pair(x + 5, static_cast<size_t>(length));
+  };
+  const auto [table_key, table_length] = key_after(table);
+  const auto [hash_key, hash_length] = key_after(hash);
+  ASSERT_EQ(table_length, hash_length) << "the keys must have as many digits";
+  bytes.replace(table_key, table_length, bytes.substr(hash_key, hash_length));
+  std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  const auto msg = test::input_error_of([&] { read_checkpoint_meta(path_); });
+  EXPECT_NE(msg.find("'checksums' has a shape of"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("but not the data for it"), std::string::npos) << msg;
+}
+
 TEST_F(CheckpointTest, TheOptimizerStateIsChecksummedToo) {
   Net net(4, 3);
   torch::optim::SGD opt(net.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));

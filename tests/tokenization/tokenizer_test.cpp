@@ -300,6 +300,46 @@ TEST_F(TokenizerTest, CorruptModelThrowsInputErrorWithLibraryMessage) {
   EXPECT_THROW(SentencePieceTokenizer::load_from_serialized(""), InputError);  // no unk piece
 }
 
+// SentencePiece itself does not check its normalization map; with one damaged, encoding read past
+// the map's buffers (fuzz_sentencepiece: heap read after free in Normalizer::NormalizePrefix).
+TEST_F(TokenizerTest, DamagedNormalizationMapIsAnInputError) {
+  const std::string bytes = read_file(model_path());
+  // normalizer_spec: name "nmt_nfkc" (field 1), then precompiled_charsmap (field 2, tag 0x12),
+  // a varint length and the map, whose replacement strings end with a NUL.
+  const size_t name = bytes.find("nmt_nfkc");
+  ASSERT_NE(name, std::string::npos);
+  size_t pos = name + 8;
+  ASSERT_EQ(bytes[pos++], '\x12');
+  uint64_t length = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto byte = static_cast<uint8_t>(bytes[pos++]);
+    length |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) break;
+  }
+  const size_t last = pos + length - 1;
+  ASSERT_EQ(bytes[last], '\0');
+  EXPECT_NO_THROW(SentencePieceTokenizer::load_from_serialized(bytes));
+
+  std::string unterminated = bytes;
+  unterminated[last] = 'x';  // strlen() of the last replacement would run off the end
+  const fs::path damaged = dir_ / "damaged-map.model";
+  write_file(damaged, unterminated);
+  try {
+    SentencePieceTokenizer::load(damaged.string());
+    FAIL() << "expected InputError";
+  } catch (const InputError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(damaged.string()), std::string::npos) << message;
+    EXPECT_NE(message.find("normalization map is damaged"), std::string::npos) << message;
+  }
+  std::string bad_trie = bytes;
+  bad_trie[pos + 4] = '\xff';  // the root unit's child offset now points far outside the trie
+  bad_trie[pos + 5] = '\xff';
+  bad_trie[pos + 6] = '\xff';
+  EXPECT_THROW(SentencePieceTokenizer::load_from_serialized(bad_trie), InputError);
+  EXPECT_THROW(SentencePieceTokenizer::load_from_serialized(unterminated), InputError);
+}
+
 TEST_F(TokenizerTest, BadTrainingOptionsThrowInputError) {
   auto too_large = small_options(TokenizerModelType::kUnigram);
   too_large.model_prefix = (dir_ / "too_large" / "spm").string();
