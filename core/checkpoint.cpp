@@ -1,6 +1,7 @@
 #include "core/checkpoint.h"
 
 #include <c10/core/CPUAllocator.h>
+#include <caffe2/serialize/inline_container.h>
 #include <malloc.h>
 #include <xxhash.h>
 
@@ -31,6 +32,97 @@ torch::Tensor bytes_to_tensor(const std::string& bytes) {
 std::string tensor_to_bytes(const torch::Tensor& t) {
   auto c = t.contiguous().to(torch::kCPU);
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), c.numel());
+}
+
+// Whether a pickle's length-prefixed arguments (strings, bytes, long integers) fit in it.
+// LibTorch's unpickler reserves the length a damaged data.pkl states before it reads the bytes
+// (fuzz_checkpoint: 4 GB for one string); this walks the opcodes of pickle protocols 0 to 5.
+bool pickle_lengths_fit(const char* data, size_t size) {
+  size_t pos = 0;
+  auto length = [&](size_t width, uint64_t& n) {
+    if (width > size - pos) return false;
+    n = 0;
+    for (size_t i = 0; i < width; ++i) n |= uint64_t{static_cast<uint8_t>(data[pos + i])} << 8 * i;
+    pos += width;
+    return true;
+  };
+  auto skip_line = [&]() {
+    const void* end = std::memchr(data + pos, '\n', size - pos);
+    if (end == nullptr) return false;
+    pos = static_cast<size_t>(static_cast<const char*>(end) - data) + 1;
+    return true;
+  };
+  while (pos < size) {
+    const auto op = static_cast<uint8_t>(data[pos++]);
+    uint64_t n = 0;
+    size_t prefix = 0, fixed = 0;
+    switch (op) {
+      case '.':  // STOP
+        return true;
+      case 'X':
+      case 'B':
+      case 'T':
+      case 0x8b:  // BINUNICODE, BINBYTES, BINSTRING, LONG4
+        prefix = 4;
+        break;
+      case 'C':
+      case 'U':
+      case 0x8c:
+      case 0x8a:  // SHORT_BINBYTES, SHORT_BINSTRING, ..., LONG1
+        prefix = 1;
+        break;
+      case 0x8d:
+      case 0x8e:
+      case 0x96:  // BINUNICODE8, BINBYTES8, BYTEARRAY8
+        prefix = 8;
+        break;
+      case 'K':
+      case 'q':
+      case 'h':
+      case 0x80:
+      case 0x82:  // BININT1, BINPUT, BINGET, PROTO, EXT1
+        fixed = 1;
+        break;
+      case 'M':
+      case 0x83:  // BININT2, EXT2
+        fixed = 2;
+        break;
+      case 'J':
+      case 'r':
+      case 'j':
+      case 0x84:  // BININT, LONG_BINPUT, LONG_BINGET, EXT4
+        fixed = 4;
+        break;
+      case 'G':
+      case 0x95:  // BINFLOAT, FRAME
+        fixed = 8;
+        break;
+      case 'c':
+      case 'i':  // GLOBAL, INST: two lines
+        if (!skip_line() || !skip_line()) return false;
+        continue;
+      case 'I':
+      case 'L':
+      case 'F':
+      case 'S':
+      case 'V':
+      case 'P':
+      case 'g':
+      case 'p':
+        if (!skip_line()) return false;
+        continue;
+      default:
+        if (std::strchr("()]}tldaesuRbNQ012o", op) == nullptr && (op < 0x81 || op > 0x98)) {
+          return false;  // no pickle opcode
+        }
+        continue;
+    }
+    if (prefix > 0 && !length(prefix, n)) return false;
+    if (prefix == 0) n = fixed;
+    if (n > size - pos) return false;
+    pos += n;
+  }
+  return false;  // no STOP
 }
 
 // Whether the buffer behind `storage` holds the bytes the storage claims. LibTorch 1.13's loader
@@ -125,6 +217,24 @@ std::string archive_error(const std::exception& e) {
 
 // Reads entries of a checkpoint file, verifying the checksum of each one it reads when the file
 // has checksums (format 2).
+// Throws InputError when a pickle of the archive at `path` states lengths beyond its own size.
+void check_pickles(const std::string& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const std::string& name : reader.getAllRecords()) {
+      if (name.size() < 4 || name.compare(name.size() - 4, 4, ".pkl") != 0) continue;
+      const auto [bytes, size] = reader.getRecord(name);
+      if (!pickle_lengths_fit(static_cast<const char*>(bytes.get()), size)) {
+        throw InputError(path + ": its " + name + " is damaged (the checkpoint is damaged)");
+      }
+    }
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InputError(path + ": not a readable checkpoint (" + archive_error(e) + ")");
+  }
+}
+
 class CheckedReader {
  public:
   explicit CheckedReader(const std::string& path) : path_(path) {
@@ -134,6 +244,7 @@ class CheckedReader {
                        (std::filesystem::path(path) / "latest.pt").string() + ")");
     }
     if (!std::filesystem::exists(path, ec)) throw InputError(path + ": checkpoint not found");
+    check_pickles(path);
     try {
       archive_.load_from(path);
     } catch (const std::exception& e) {

@@ -253,6 +253,22 @@ TEST_F(CheckpointTest, ATensorOnAnotherTensorsSmallerRecordIsAnInputError) {
   EXPECT_NE(msg.find("but not the data for it"), std::string::npos) << msg;
 }
 
+// LibTorch's unpickler reserves the length that data.pkl states for a string before reading it:
+// a damaged length made it reserve 4 GB (fuzz_checkpoint: out of memory).
+TEST_F(CheckpointTest, APickledLengthBeyondTheFileIsAnInputError) {
+  Net net(2, 2);
+  save_checkpoint(path_, net, nullptr, {"lm", 1});
+  std::string bytes = read_bytes(path_);
+  // BINUNICODE: 'X', a little-endian uint32 length, the UTF-8 bytes.
+  const std::string key = std::string("X\x09\0\0\0", 5) + "checksums";
+  const size_t at = bytes.find(key);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at + 1, 4, std::string("\xf0\xff\xff\x7f", 4));  // 2 GB
+  std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  const auto msg = test::input_error_of([&] { read_checkpoint_meta(path_); });
+  EXPECT_NE(msg.find("data.pkl is damaged"), std::string::npos) << msg;
+}
+
 TEST_F(CheckpointTest, TheOptimizerStateIsChecksummedToo) {
   Net net(4, 3);
   torch::optim::SGD opt(net.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
