@@ -269,6 +269,21 @@ TEST_F(CheckpointTest, APickledLengthBeyondTheFileIsAnInputError) {
   EXPECT_NE(msg.find("data.pkl is damaged"), std::string::npos) << msg;
 }
 
+// A float storage turned quantized (QInt8Storage) sent LibTorch's rebuild of the tensor into a
+// 26 GB allocation (fuzz_checkpoint); no checkpoint holds quantized tensors.
+TEST_F(CheckpointTest, AQuantizedStorageIsAnInputError) {
+  Net net(2, 2);
+  save_checkpoint(path_, net, nullptr, {"lm", 1});
+  std::string bytes = read_bytes(path_);
+  const std::string global = "torch\nFloatStorage";
+  const size_t at = bytes.find(global);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, global.size(), "torch\nQInt8Storage");
+  std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  const auto msg = test::input_error_of([&] { read_checkpoint_meta(path_); });
+  EXPECT_NE(msg.find("data.pkl is damaged"), std::string::npos) << msg;
+}
+
 TEST_F(CheckpointTest, TheOptimizerStateIsChecksummedToo) {
   Net net(4, 3);
   torch::optim::SGD opt(net.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
