@@ -175,8 +175,8 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
   const bool fused = use_fused(in.x, cfg);
   const auto opts = in.x.options();
 
-  if (onednn != nullptr && !keep && !has_lengths && fused && cfg.cell == LSTMCellType::kStandard &&
-      in.x.scalar_type() == torch::kFloat) {
+  if (onednn != nullptr && !keep && !has_lengths && fused && B >= kernels::OneDnnLayer::kMinBatch &&
+      cfg.cell == LSTMCellType::kStandard && in.x.scalar_type() == torch::kFloat) {
     profile::Scope scope(profile::Phase::kOneDnnLayer);
     LayerResult r;
     r.out = torch::empty({T, B, H}, opts);

@@ -19,6 +19,7 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 
@@ -31,6 +32,11 @@ class OneDnnLayer {
   ~OneDnnLayer();
   OneDnnLayer(const OneDnnLayer&) = delete;
   OneDnnLayer& operator=(const OneDnnLayer&) = delete;
+
+  /// Batches smaller than this run on the module's own kernels: with 1 sequence oneDNN ran
+  /// inference at 0.67-0.73x of their speed, with 20 at 1.21-1.31x (hidden 650 and 256, T=35,
+  /// lstm-bench with no flags, 2026-12-05); sizes between were not measured.
+  static constexpr int64_t kMinBatch = 16;
 
   /// Whether this build and environment run layers on oneDNN at all.
   static bool available();

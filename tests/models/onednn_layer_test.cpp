@@ -67,7 +67,7 @@ class OneDnnLayerTest : public ::testing::Test {
 };
 
 TEST_F(OneDnnLayerTest, InferenceRunsOnOneDnnAndMatchesTorch) {
-  const Tensor x = input(7, 5), h0 = state(5), c0 = state(5);
+  const Tensor x = input(7, 17), h0 = state(17), c0 = state(17);
   const Inference r = infer(ours, x, h0, c0);
   EXPECT_GT(r.onednn_seconds, 0.0) << "the layers did not run on oneDNN";
   EXPECT_EQ(r.gates_seconds, 0.0) << "the module's own gate kernels ran";
@@ -75,7 +75,7 @@ TEST_F(OneDnnLayerTest, InferenceRunsOnOneDnnAndMatchesTorch) {
 }
 
 TEST_F(OneDnnLayerTest, CachedWeightsFollowInPlaceChangesAndNewShapes) {
-  const Tensor x = input(6, 3), h0 = state(3), c0 = state(3);
+  const Tensor x = input(6, 16), h0 = state(16), c0 = state(16);
   expect_matches_torch(infer(ours, x, h0, c0), ref, x, h0, c0);  // caches the weights
   {
     // An optimizer's step: the same tensors, changed in place.
@@ -91,7 +91,7 @@ TEST_F(OneDnnLayerTest, CachedWeightsFollowInPlaceChangesAndNewShapes) {
   // Weights loaded from another model, then other lengths of time and batch.
   torch::nn::LSTM other(torch::nn::LSTMOptions(kInput, kHidden).num_layers(2).bidirectional(true));
   copy_weights_from_torch(other, ours);
-  for (const auto& [T, B] : {std::pair<int64_t, int64_t>{6, 3}, {1, 1}, {11, 8}}) {
+  for (const auto& [T, B] : {std::pair<int64_t, int64_t>{6, 16}, {1, 16}, {11, 24}}) {
     const Tensor xs = input(T, B), hs = state(B), cs = state(B);
     const Inference r = infer(ours, xs, hs, cs);
     EXPECT_GT(r.onednn_seconds, 0.0);
@@ -100,7 +100,7 @@ TEST_F(OneDnnLayerTest, CachedWeightsFollowInPlaceChangesAndNewShapes) {
 }
 
 TEST_F(OneDnnLayerTest, ACloneCachesItsOwnWeights) {
-  const Tensor x = input(5, 2), h0 = state(2), c0 = state(2);
+  const Tensor x = input(5, 16), h0 = state(16), c0 = state(16);
   const Inference before = infer(ours, x, h0, c0);
   auto copy = std::dynamic_pointer_cast<LSTMImpl>(ours->clone());
   ASSERT_NE(copy, nullptr);
@@ -116,9 +116,19 @@ TEST_F(OneDnnLayerTest, ACloneCachesItsOwnWeights) {
   EXPECT_TRUE(torch::equal(after.c_n, before.c_n));
 }
 
+TEST_F(OneDnnLayerTest, SmallBatchesStayOnTheModulesKernels) {
+  const int64_t B = kernels::OneDnnLayer::kMinBatch - 1;
+  const Tensor x = input(5, B), h0 = state(B), c0 = state(B);
+  const Inference r = infer(ours, x, h0, c0);
+  EXPECT_EQ(r.onednn_seconds, 0.0);
+  EXPECT_GT(r.gates_seconds, 0.0);
+  expect_matches_torch(r, ref, x, h0, c0);
+}
+
 TEST_F(OneDnnLayerTest, LengthsFloat64AndGradientsStayOnTheModulesKernels) {
-  const Tensor x = input(5, 3), h0 = state(3), c0 = state(3);
-  const Inference with_lengths = infer(ours, x, h0, c0, torch::tensor({5, 2, 4}, torch::kLong));
+  const Tensor x = input(5, 16), h0 = state(16), c0 = state(16);
+  const Inference with_lengths =
+      infer(ours, x, h0, c0, torch::full({16}, 5, torch::kLong).index_put_({1}, 2));
   EXPECT_EQ(with_lengths.onednn_seconds, 0.0);
   EXPECT_GT(with_lengths.gates_seconds, 0.0);
 
