@@ -19,10 +19,11 @@
 // generic tensor operations on CUDA), and the backward computes dW_ih, dW_hh and the input gradient
 // as single products over all time steps after the reverse loop. The gate gradients overwrite the
 // saved gate activations, so a second backward through a retained graph recomputes the forward.
-// Inference (no gradient needed) of the standard cell in float32 on the CPU without `lengths`
-// runs each layer on oneDNN's LSTM primitive where the build has it (models/onednn_layer.h), with
-// the weights kept in its layout between calls; it agrees with the own kernels to float32 rounding.
-// LSTMNLP_ONEDNN=0 in the environment keeps every call on the own kernels.
+// Inference (no gradient needed) of the standard cell in float32 on the CPU without `lengths`,
+// with at least 16 sequences, runs each layer on oneDNN's LSTM primitive where the build has it
+// (models/onednn_layer.h), with the weights kept in its layout between calls; it agrees with the
+// own kernels to float32 rounding. LSTMNLP_ONEDNN=0 in the environment keeps every call on the own
+// kernels.
 
 #include <torch/arg.h>
 #include <torch/nn/module.h>
