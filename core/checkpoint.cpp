@@ -34,11 +34,11 @@ std::string tensor_to_bytes(const torch::Tensor& t) {
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), c.numel());
 }
 
-// Whether a pickle's length-prefixed arguments (strings, bytes, long integers) fit in it, and it
-// names no quantized storage.
-// LibTorch's unpickler reserves the length a damaged data.pkl states before it reads the bytes
-// (fuzz_checkpoint: 4 GB for one string); this walks the opcodes of pickle protocols 0 to 5.
-bool pickle_lengths_fit(const char* data, size_t size) {
+// Whether a pickle's length-prefixed arguments (strings, bytes, long integers) fit in it and it
+// names no quantized storage. LibTorch's unpickler reserves the length a damaged data.pkl states
+// before it reads the bytes (fuzz_checkpoint: 4 GB for one string); this walks the opcodes of
+// pickle protocols 0 to 5.
+bool pickle_is_plausible(const char* data, size_t size) {
   size_t pos = 0;
   auto length = [&](size_t width, uint64_t& n) {
     if (width > size - pos) return false;
@@ -228,16 +228,14 @@ std::string archive_error(const std::exception& e) {
   return std::string(c10_error ? c10_error->what_without_backtrace() : e.what()).substr(0, 200);
 }
 
-// Reads entries of a checkpoint file, verifying the checksum of each one it reads when the file
-// has checksums (format 2).
-// Throws InputError when a pickle of the archive at `path` states lengths beyond its own size.
+// Throws InputError when a pickle of the archive at `path` fails pickle_is_plausible().
 void check_pickles(const std::string& path) {
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
     for (const std::string& name : reader.getAllRecords()) {
       if (name.size() < 4 || name.compare(name.size() - 4, 4, ".pkl") != 0) continue;
       const auto [bytes, size] = reader.getRecord(name);
-      if (!pickle_lengths_fit(static_cast<const char*>(bytes.get()), size)) {
+      if (!pickle_is_plausible(static_cast<const char*>(bytes.get()), size)) {
         throw InputError(path + ": its " + name + " is damaged (the checkpoint is damaged)");
       }
     }
@@ -248,6 +246,8 @@ void check_pickles(const std::string& path) {
   }
 }
 
+// Reads entries of a checkpoint file, verifying the checksum of each one it reads when the file
+// has checksums (format 2).
 class CheckedReader {
  public:
   explicit CheckedReader(const std::string& path) : path_(path) {
