@@ -34,12 +34,14 @@ std::string tensor_to_bytes(const torch::Tensor& t) {
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), c.numel());
 }
 
-// Whether a pickle's length-prefixed arguments (strings, bytes, long integers) fit in it and it
-// names no quantized storage. LibTorch's unpickler reserves the length a damaged data.pkl states
-// before it reads the bytes (fuzz_checkpoint: 4 GB for one string); this walks the opcodes of
-// pickle protocols 0 to 5.
+// Whether a pickle's length-prefixed arguments (strings, bytes, long integers) fit in it, its memo
+// keys count up as a pickler writes them, and it names no quantized storage. LibTorch's unpickler
+// reserves the length a damaged data.pkl states before it reads the bytes (fuzz_checkpoint: 4 GB for
+// one string), and grows its memo table to the largest key it is given (28 GB for one LONG_BINPUT);
+// this walks the opcodes of pickle protocols 0 to 5.
 bool pickle_is_plausible(const char* data, size_t size) {
   size_t pos = 0;
+  uint64_t memo_size = 0;  // the keys a pickler would have given out so far
   auto length = [&](size_t width, uint64_t& n) {
     if (width > size - pos) return false;
     n = 0;
@@ -77,11 +79,20 @@ bool pickle_is_plausible(const char* data, size_t size) {
       case 0x96:  // BINUNICODE8, BINBYTES8, BYTEARRAY8
         prefix = 8;
         break;
-      case 'K':
       case 'q':
+      case 'r': {  // BINPUT, LONG_BINPUT: a memo key, 1 or 4 bytes
+        uint64_t key = 0;
+        if (!length(op == 'q' ? 1 : 4, key) || key > memo_size) return false;
+        if (key == memo_size) ++memo_size;
+        continue;
+      }
+      case 0x94:  // MEMOIZE
+        ++memo_size;
+        continue;
+      case 'K':
       case 'h':
       case 0x80:
-      case 0x82:  // BININT1, BINPUT, BINGET, PROTO, EXT1
+      case 0x82:  // BININT1, BINGET, PROTO, EXT1
         fixed = 1;
         break;
       case 'M':
@@ -89,9 +100,8 @@ bool pickle_is_plausible(const char* data, size_t size) {
         fixed = 2;
         break;
       case 'J':
-      case 'r':
       case 'j':
-      case 0x84:  // BININT, LONG_BINPUT, LONG_BINGET, EXT4
+      case 0x84:  // BININT, LONG_BINGET, EXT4
         fixed = 4;
         break;
       case 'G':
@@ -125,7 +135,8 @@ bool pickle_is_plausible(const char* data, size_t size) {
         if (!skip_line()) return false;
         continue;
       default:
-        if (std::strchr("()]}tldaesuRbNQ012o", op) == nullptr && (op < 0x81 || op > 0x98)) {
+        if ((op == 0 || std::strchr("()]}tldaesuRbNQ012o", op) == nullptr) &&
+            (op < 0x81 || op > 0x98)) {
           return false;  // no pickle opcode
         }
         continue;

@@ -1,5 +1,6 @@
 #include "core/checkpoint.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -280,6 +281,19 @@ TEST_F(CheckpointTest, AQuantizedStorageIsAnInputError) {
   ASSERT_NE(at, std::string::npos);
   bytes.replace(at, global.size(), "torch\nQInt8Storage");
   std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  const auto msg = test::input_error_of([&] { read_checkpoint_meta(path_); });
+  EXPECT_NE(msg.find("data.pkl is damaged"), std::string::npos) << msg;
+}
+
+// LibTorch's unpickler grows its memo table to the largest key a LONG_BINPUT names: a damaged
+// data.pkl made it ask for 28 GB (fuzz_checkpoint). A pickler gives out keys 0, 1, 2, ...
+TEST_F(CheckpointTest, AMemoKeyBeyondThoseGivenOutIsAnInputError) {
+  {
+    caffe2::serialize::PyTorchStreamWriter writer(path_);
+    // PROTO 2, EMPTY_LIST, BINPUT 0, LONG_BINPUT 0x7fffffff, STOP.
+    const std::string pickle("\x80\x02]q\x00r\xff\xff\xff\x7f.", 11);
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  }
   const auto msg = test::input_error_of([&] { read_checkpoint_meta(path_); });
   EXPECT_NE(msg.find("data.pkl is damaged"), std::string::npos) << msg;
 }
