@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -175,15 +176,81 @@ void World::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   }
 }
 
-void World::average_gradients(const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
+std::vector<torch::Tensor> World::all_gather(const torch::Tensor& tensor) {
+  if (!impl_) return {tensor};
+  std::vector<torch::Tensor> input{tensor.contiguous()};
+  std::vector<std::vector<torch::Tensor>> output(1);
+  for (int r = 0; r < impl_->size; ++r) output[0].push_back(torch::empty_like(input[0]));
+  impl_->run("all-gather", [&] { return impl_->backend->allgather(output, input); });
+  return output[0];
+}
+
+namespace {
+
+bool contains(const std::vector<torch::Tensor>& tensors, const torch::Tensor& t) {
+  for (const auto& u : tensors) {
+    if (u.unsafeGetTensorImpl() == t.unsafeGetTensorImpl()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> World::average_row_sparse(std::vector<torch::Tensor> grads) {
+  // Each rank's count of non-zero rows per table, in one collective.
+  std::vector<torch::Tensor> rows;
+  std::vector<double> counts(grads.size() * impl_->size, 0.0);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    rows.push_back(grads[i].ne(0).any(1).nonzero().reshape({-1}));
+    counts[i * impl_->size + impl_->rank] = static_cast<double>(rows[i].numel());
+  }
+  counts = all_reduce_sum(counts);
+  std::vector<torch::Tensor> dense;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    auto& grad = grads[i];
+    const auto first = counts.begin() + static_cast<std::ptrdiff_t>(i * impl_->size);
+    const auto most = static_cast<int64_t>(*std::max_element(first, first + impl_->size));
+    // Sent: `most` rows and their indices from each rank, against the table itself.
+    if (most * impl_->size * (grad.size(1) + 2) >= grad.numel()) {
+      dense.push_back(grad);
+      continue;
+    }
+    const int64_t mine = rows[i].numel();
+    auto index = torch::zeros({most}, rows[i].options());
+    index.narrow(0, 0, mine).copy_(rows[i]);
+    auto values = torch::zeros({most, grad.size(1)}, grad.options());
+    values.narrow(0, 0, mine).copy_(grad.index_select(0, rows[i]));
+    const auto indices = all_gather(index);
+    const auto all_values = all_gather(values);
+    // Summed in rank order on every rank: a row that no rank touched stays zero, as in the dense
+    // all-reduce.
+    grad.zero_();
+    for (int r = 0; r < impl_->size; ++r) {
+      const auto n = static_cast<int64_t>(first[r]);
+      grad.index_add_(0, indices[r].narrow(0, 0, n), all_values[r].narrow(0, 0, n));
+    }
+    grad.mul_(1.0 / impl_->size);
+  }
+  return dense;
+}
+
+void World::average_gradients(const std::vector<torch::Tensor>& params,
+                              const std::vector<torch::Tensor>& row_sparse, int64_t bucket_bytes) {
   if (!impl_) return;
   torch::NoGradGuard no_grad;
-  // Buckets of consecutive gradients of one dtype and device, flattened into one buffer each.
-  std::vector<std::vector<torch::Tensor>> buckets;
-  int64_t bytes = 0;
+  std::vector<torch::Tensor> grads, sparse;
   for (const auto& p : params) {
     auto& grad = const_cast<torch::Tensor&>(p).mutable_grad();
     if (!grad.defined()) grad = torch::zeros_like(p);
+    (grad.dim() == 2 && contains(row_sparse, p) ? sparse : grads).push_back(grad);
+  }
+  if (!sparse.empty()) {
+    for (auto& grad : average_row_sparse(sparse)) grads.push_back(grad);
+  }
+  // Buckets of consecutive gradients of one dtype and device, flattened into one buffer each.
+  std::vector<std::vector<torch::Tensor>> buckets;
+  int64_t bytes = 0;
+  for (const auto& grad : grads) {
     const int64_t size = grad.numel() * static_cast<int64_t>(grad.element_size());
     const bool fits = !buckets.empty() && bytes + size <= bucket_bytes &&
                       buckets.back().front().scalar_type() == grad.scalar_type() &&

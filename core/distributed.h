@@ -82,13 +82,19 @@ class World {
 
   /// Sums each of `tensors` in place across the ranks (one collective each).
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
+  /// Every rank's `tensor`, in rank order; each rank's must have the same shape.
+  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor);
   /// Sums `values` across the ranks, in float64.
   std::vector<double> all_reduce_sum(const std::vector<double>& values);
   /// Replaces every rank's `tensors` with rank `root`'s.
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   /// Averages the gradients of `params` across the ranks, in flattened buckets of about
   /// `bucket_bytes` (PyTorch's DDP uses 25 MB). A parameter without a gradient counts as zeros.
+  /// The gradients of those of `params` that are also in `row_sparse` (embedding tables, of which
+  /// a step touches few rows) travel as their non-zero rows and the rows' indices, gathered from
+  /// every rank, when that is smaller than the whole table; the sums are the same.
   void average_gradients(const std::vector<torch::Tensor>& params,
+                         const std::vector<torch::Tensor>& row_sparse = {},
                          int64_t bucket_bytes = int64_t{25} << 20);
   /// Waits until every rank has arrived.
   void barrier();
@@ -96,6 +102,9 @@ class World {
   double comm_seconds() const;
 
  private:
+  /// Averages the row-sparse `grads` that are smaller sent as rows; returns the others.
+  std::vector<torch::Tensor> average_row_sparse(std::vector<torch::Tensor> grads);
+
   std::shared_ptr<Impl> impl_;
 };
 

@@ -246,6 +246,10 @@ class DistributedLmTest : public ::testing::Test {
   void SetUp() override {
     if (!fs::exists(bin("lstm-lm"))) GTEST_SKIP() << bin("lstm-lm") << " is not built";
     auto cfg = lm::testing::tiny_config(data_);
+    // 200 more words, so that a step touches few rows of the embedding table and its gradient
+    // travels as rows (dist::World::average_gradients).
+    std::ofstream train(data_ / "train.txt", std::ios::app);
+    for (int i = 0; i < 200; ++i) train << "w" << i << (i % 10 == 9 ? "\n" : " ");
     // No dropout (tiny_config has none): the ranks' masks would differ from one process's.
     cfg.train.base.opt.optimizer = Optimizer::kSgd;
     cfg.train.base.opt.lr = 0.5;
