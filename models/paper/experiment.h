@@ -120,6 +120,11 @@ ExperimentResult run_temporal_order(const TemporalOrderConfig& cfg, const RunOpt
 /// Experiment 2a: noise-free sequences with long time lags.
 ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& options);
 
+/// `n` with thousands separators: 1234567 gives "1,234,567".
+std::string with_commas(int64_t n);
+/// `x` with `digits` decimals.
+std::string fixed(double x, int digits);
+
 /// The Markdown table: the paper's row beside ours.
 std::string markdown_table(const ExperimentResult& result);
 

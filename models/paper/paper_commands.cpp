@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -11,11 +12,18 @@
 #include "core/io.h"
 #include "core/progress.h"
 #include "models/paper/experiment.h"
+#include "models/paper/reproduce.h"
 
 namespace po = boost::program_options;
 
 namespace lstmnlp::paper {
 namespace {
+
+// Every core unless told otherwise: trials are independent and single-threaded.
+int trial_threads(const cli::CommonOptions& common) {
+  return common.threads > 0 ? common.threads
+                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 // Loads the experiment's config, runs it, prints the table and writes the outputs.
 template <class Config>
@@ -36,10 +44,7 @@ void run_command(const cli::CommonOptions& common, const po::variables_map& vm,
 
   RunOptions options;
   options.seed = common.seed;
-  // Trials are independent and single-threaded, so use every core unless told otherwise.
-  options.threads = common.threads > 0
-                        ? common.threads
-                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  options.threads = trial_threads(common);
   const ExperimentResult result = run(cfg, options);
 
   const std::string table = markdown_table(result);
@@ -69,6 +74,49 @@ cli::Command make_command(const std::string& name, const std::string& summary,
   return c;
 }
 
+cli::Command reproduce_command() {
+  cli::Command c;
+  c.name = "reproduce";
+  c.summary = "the whole battery: every experiment, the paper's nets and the modern variants";
+  c.add_options = [](po::options_description& desc) {
+    desc.add_options()("quick", po::bool_switch(),
+                       "fewer trials and shorter caps: about 10 minutes on 2 cores")(
+        "configs", po::value<std::string>()->default_value("configs/paper"),
+        "directory of the battery's configs")(
+        "overwrite", po::bool_switch(), "replace the report of an earlier run in --output-dir");
+  };
+  c.run = [](const cli::CommonOptions& common, const po::variables_map& vm) {
+    if (!common.config.empty() || !common.sets.empty()) {
+      throw InputError("reproduce runs the battery's own configs (see --configs); --config and "
+                       "--set belong to the single experiments");
+    }
+    if (common.device != "auto" && common.device != "cpu") {
+      throw InputError("--device " + common.device + ": lstm-paper runs its small nets on the CPU");
+    }
+    BatteryOptions options;
+    options.quick = vm["quick"].as<bool>();
+    options.config_dir = vm["configs"].as<std::string>();
+    options.run.seed = common.seed;
+    options.run.threads = trial_threads(common);
+    const std::string dir = !common.output_dir.empty() ? common.output_dir
+                            : options.quick           ? "runs/paper-reproduce-quick"
+                                                      : "runs/paper-reproduce";
+    const std::vector<std::string> run_files = {"report.md", "report.json"};
+    plan_battery(options);  // every config loads before anything is written
+    check_run_dir(dir, /*resume=*/false, vm["overwrite"].as<bool>(), run_files);
+    remove_run_files(dir, run_files);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw InputError(dir + ": cannot create the output directory (" + ec.message() + ")");
+    const BatteryReport report = run_battery(options);
+    const std::string markdown = battery_markdown(report);
+    write_text(dir + "/report.json", battery_json(report).dump(2) + "\n");
+    write_text(dir + "/report.md", markdown);
+    std::cout << markdown << "report: " << dir << "/report.md and report.json\n" << std::flush;
+  };
+  return c;
+}
+
 }  // namespace
 
 std::vector<cli::Command> commands() {
@@ -81,6 +129,7 @@ std::vector<cli::Command> commands() {
                                         &run_temporal_order),
       make_command<LongLagConfig>("long-lag", "noise-free long time lags (experiment 2a)",
                                   &run_long_lag),
+      reproduce_command(),
   };
 }
 
