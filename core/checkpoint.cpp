@@ -36,9 +36,9 @@ std::string tensor_to_bytes(const torch::Tensor& t) {
 
 // Whether a pickle's length-prefixed arguments (strings, bytes, long integers) fit in it, its memo
 // keys count up as a pickler writes them, and it names no quantized storage. LibTorch's unpickler
-// reserves the length a damaged data.pkl states before it reads the bytes (fuzz_checkpoint: 4 GB for
-// one string), and grows its memo table to the largest key it is given (28 GB for one LONG_BINPUT);
-// this walks the opcodes of pickle protocols 0 to 5.
+// reserves the length a damaged data.pkl states before it reads the bytes (fuzz_checkpoint: 4 GB
+// for one string), and grows its memo table to the largest key it is given (28 GB for one
+// LONG_BINPUT); this walks the opcodes of pickle protocols 0 to 5.
 bool pickle_is_plausible(const char* data, size_t size) {
   size_t pos = 0;
   uint64_t memo_size = 0;  // the keys a pickler would have given out so far

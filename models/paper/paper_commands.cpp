@@ -87,8 +87,9 @@ cli::Command reproduce_command() {
   };
   c.run = [](const cli::CommonOptions& common, const po::variables_map& vm) {
     if (!common.config.empty() || !common.sets.empty()) {
-      throw InputError("reproduce runs the battery's own configs (see --configs); --config and "
-                       "--set belong to the single experiments");
+      throw InputError(
+          "reproduce runs the battery's own configs (see --configs); --config and "
+          "--set belong to the single experiments");
     }
     if (common.device != "auto" && common.device != "cpu") {
       throw InputError("--device " + common.device + ": lstm-paper runs its small nets on the CPU");
@@ -99,8 +100,8 @@ cli::Command reproduce_command() {
     options.run.seed = common.seed;
     options.run.threads = trial_threads(common);
     const std::string dir = !common.output_dir.empty() ? common.output_dir
-                            : options.quick           ? "runs/paper-reproduce-quick"
-                                                      : "runs/paper-reproduce";
+                            : options.quick            ? "runs/paper-reproduce-quick"
+                                                       : "runs/paper-reproduce";
     const std::vector<std::string> run_files = {"report.md", "report.json"};
     plan_battery(options);  // every config loads before anything is written
     check_run_dir(dir, /*resume=*/false, vm["overwrite"].as<bool>(), run_files);

@@ -20,10 +20,10 @@ namespace lstmnlp::paper {
 
 /// One run of the battery: `lstm-paper COMMAND --config CONFIG_DIR/CONFIG`.
 struct BatteryRun {
-  std::string command;  ///< reber, adding, multiplication, temporal-order, long-lag
-  std::string config;   ///< a file of the config directory
-  bool paper_exact;     ///< the paper's own net, or a modern variant (an extra row)
-  int quick_trials;     ///< train.trials under --quick
+  std::string command;          ///< reber, adding, multiplication, temporal-order, long-lag
+  std::string config;           ///< a file of the config directory
+  bool paper_exact;             ///< the paper's own net, or a modern variant (an extra row)
+  int quick_trials;             ///< train.trials under --quick
   int64_t quick_max_sequences;  ///< train.max_sequences under --quick
   double sequences_per_s;       ///< as measured on 2 threads, for the expected duration
 };
