@@ -215,6 +215,7 @@ std::vector<torch::Tensor> World::average_row_sparse(std::vector<torch::Tensor> 
       dense.push_back(grad);
       continue;
     }
+    if (most == 0) continue;  // zero on every rank (a frozen table): nothing to send
     const int64_t mine = rows[i].numel();
     auto index = torch::zeros({most}, rows[i].options());
     index.narrow(0, 0, mine).copy_(rows[i]);
