@@ -220,6 +220,7 @@ TrainSummary Trainer::run() {
   mallopt(M_MMAP_THRESHOLD, kKeepMappedBytes);
   mallopt(M_TRIM_THRESHOLD, kKeepMappedBytes);
 #endif
+  if (dist::world().size() > 1) embedding_tables_ = embedding_tables(task_.model());
   const bool main = dist::world().is_main();
   metrics_.reset();
   if (main) {
@@ -322,7 +323,7 @@ StepResult Trainer::train_step() {
     result.loss_sum = sums[0];
     result.units = static_cast<int64_t>(sums[1]);
     if (sums[2] > 0 && signal_seen_ == 0) signal_seen_ = signal != 0 ? signal : SIGTERM;
-    world.average_gradients(task_.model().parameters(), embedding_tables(task_.model()));
+    world.average_gradients(task_.model().parameters(), embedding_tables_);
   }
   const double mean = result.loss_sum / std::max<int64_t>(1, result.units);
   if (!std::isfinite(mean)) {

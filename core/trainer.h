@@ -273,6 +273,7 @@ class Trainer {
   int64_t window_units_ = 0;  // units since the last train record
   double window_comm_ = 0;    // dist::world().comm_seconds() at the window's start
   int signal_seen_ = 0;       // with several processes, a stop signal that some rank got
+  std::vector<torch::Tensor> embedding_tables_;  // with several processes, sent as rows
   std::chrono::steady_clock::time_point window_start_;
 };
 

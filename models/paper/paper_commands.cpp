@@ -103,13 +103,13 @@ cli::Command reproduce_command() {
                             : options.quick            ? "runs/paper-reproduce-quick"
                                                        : "runs/paper-reproduce";
     const std::vector<std::string> run_files = {"report.md", "report.json"};
-    plan_battery(options);  // every config loads before anything is written
+    const auto plan = plan_battery(options);  // every config loads before anything is written
     check_run_dir(dir, /*resume=*/false, vm["overwrite"].as<bool>(), run_files);
     remove_run_files(dir, run_files);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw InputError(dir + ": cannot create the output directory (" + ec.message() + ")");
-    const BatteryReport report = run_battery(options);
+    const BatteryReport report = run_battery(options, plan);
     const std::string markdown = battery_markdown(report);
     write_text(dir + "/report.json", battery_json(report).dump(2) + "\n");
     write_text(dir + "/report.md", markdown);

@@ -84,22 +84,27 @@ std::vector<PlannedRun> plan_battery(const BatteryOptions& options) {
   }
   std::vector<PlannedRun> plan;
   for (const auto& run : battery()) {
-    PlannedRun planned{run, (fs::path(options.config_dir) / run.config).string()};
+    PlannedRun planned;
+    planned.run = run;
+    planned.config_path = (fs::path(options.config_dir) / run.config).string();
     if (!fs::is_regular_file(planned.config_path, ec)) {
       throw InputError(planned.config_path + ": config of the battery not found");
     }
     with_config(run, planned.config_path, quick_sets(run, options.quick),
-                [&](const auto& cfg, auto /*run*/) {
+                [&](const auto& cfg, auto experiment) {
+                  planned.resolved_yaml = config::to_yaml(cfg);
                   planned.trials = cfg.train.trials;
                   planned.max_sequences = cfg.train.max_sequences;
+                  planned.start = [cfg, experiment](const RunOptions& run_options) {
+                    return experiment(cfg, run_options);
+                  };
                 });
     plan.push_back(std::move(planned));
   }
   return plan;
 }
 
-BatteryReport run_battery(const BatteryOptions& options) {
-  const auto plan = plan_battery(options);
+BatteryReport run_battery(const BatteryOptions& options, const std::vector<PlannedRun>& plan) {
   int64_t budget = 0;
   int trials = 0;
   double seconds = 0;  // at most, at the measured rates on 2 threads
@@ -127,11 +132,7 @@ BatteryReport run_battery(const BatteryOptions& options) {
               << with_commas(p.max_sequences) << " sequences each, "
               << duration(std::chrono::duration<double>(Clock::now() - start).count())
               << " into the battery\n";
-    with_config(p.run, p.config_path, quick_sets(p.run, options.quick),
-                [&](const auto& cfg, auto run) {
-                  report.results.push_back(
-                      {p.run, p.config_path, config::to_yaml(cfg), run(cfg, options.run)});
-                });
+    report.results.push_back({p.run, p.config_path, p.resolved_yaml, p.start(options.run)});
   }
   report.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   return report;

@@ -6,10 +6,11 @@
 //
 //   BatteryOptions options;
 //   options.quick = true;  // fewer trials and shorter caps: minutes, not hours
-//   const BatteryReport report = run_battery(options);
+//   const BatteryReport report = run_battery(options, plan_battery(options));
 //   write_text("report.md", battery_markdown(report));
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -58,13 +59,16 @@ struct BatteryReport {
 struct PlannedRun {
   BatteryRun run;
   std::string config_path;
+  std::string resolved_yaml;
   int trials = 0;
   int64_t max_sequences = 0;
+  /// Runs the loaded config, as its command would.
+  std::function<ExperimentResult(const RunOptions&)> start;
 };
 std::vector<PlannedRun> plan_battery(const BatteryOptions& options);
 
-/// Runs the planned battery in turn, with a line before each run on stderr.
-BatteryReport run_battery(const BatteryOptions& options);
+/// Runs `plan` (from plan_battery(options)) in turn, with a line before each run on stderr.
+BatteryReport run_battery(const BatteryOptions& options, const std::vector<PlannedRun>& plan);
 
 /// The report: a summary table (ours beside the paper's, per run) and each run's own table.
 std::string battery_markdown(const BatteryReport& report);
