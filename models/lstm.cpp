@@ -201,12 +201,12 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
   // small, OpenBLAS runs this orientation about 25% faster than h·W_hh^T.
   Tensor recurrent = torch::empty({GH, B}, opts);
   // float32: libxsmm's kernels accumulate h·W_hh^T straight into the step's gates, reading
-  // W_hh^T (H, G*H) row-major.
+  // W_hh packed once for all steps.
   const kernels::SmallGemm small =
       fused && in.x.scalar_type() == torch::kFloat
-          ? kernels::SmallGemm::accumulating(GH, B, H, /*lda=*/GH, /*ldb=*/H, /*ldc=*/GH)
+          ? kernels::SmallGemm::accumulating(GH, B, H, /*ldb=*/H, /*ldc=*/GH)
           : kernels::SmallGemm();
-  const Tensor w_hh_t = small ? in.w_hh.t().contiguous() : Tensor();
+  const Tensor w_hh_packed = small ? small.pack(in.w_hh) : Tensor();
 
   LayerResult r;
   // Without lengths the state h is the output; with lengths the output is zero on padding
@@ -226,7 +226,7 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
     Tensor g_t = gates[t];
     if (small && h_prev.is_contiguous()) {
       profile::Scope scope(profile::Phase::kRecurrentProduct);
-      small.run(w_hh_t.data_ptr<float>(), h_prev.data_ptr<float>(), g_t.data_ptr<float>());
+      small.run(w_hh_packed.data_ptr<float>(), h_prev.data_ptr<float>(), g_t.data_ptr<float>());
     } else {
       {
         profile::Scope scope(profile::Phase::kRecurrentProduct);
@@ -338,11 +338,13 @@ class LSTMLayerFunction : public torch::autograd::Function<LSTMLayerFunction> {
     Tensor dgates = gates;
     Tensor w_hh_t = w_hh.t();
     Tensor recurrent_grad = torch::empty({H, B}, x.options());
-    // float32: dgates_t·W_hh accumulated straight into dh by libxsmm's kernels.
+    // float32: dgates_t·W_hh accumulated straight into dh by libxsmm's kernels, reading W_hh^T
+    // packed once for all steps.
     const kernels::SmallGemm small =
-        fused && x.scalar_type() == torch::kFloat && w_hh.is_contiguous() && dh.is_contiguous()
-            ? kernels::SmallGemm::accumulating(H, B, GH, /*lda=*/H, /*ldb=*/GH, /*ldc=*/H)
+        fused && x.scalar_type() == torch::kFloat && dh.is_contiguous()
+            ? kernels::SmallGemm::accumulating(H, B, GH, /*ldb=*/GH, /*ldc=*/H)
             : kernels::SmallGemm();
+    const Tensor w_hh_t_packed = small ? small.pack(w_hh.t()) : Tensor();
 
     // Walk the steps in the opposite order of the forward pass.
     for (int64_t s = T - 1; s >= 0; --s) {
@@ -377,7 +379,7 @@ class LSTMLayerFunction : public torch::autograd::Function<LSTMLayerFunction> {
       // dh += dgates_t·W_hh, computed transposed as in the forward.
       profile::Scope grad_scope(profile::Phase::kRecurrentGrad);
       if (small) {
-        small.run(w_hh.data_ptr<float>(), dg_t.data_ptr<float>(), dh.data_ptr<float>());
+        small.run(w_hh_t_packed.data_ptr<float>(), dg_t.data_ptr<float>(), dh.data_ptr<float>());
       } else {
         torch::mm_out(recurrent_grad, w_hh_t, dg_t.t());
         dh.add_(recurrent_grad.t());

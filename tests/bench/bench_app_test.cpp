@@ -136,7 +136,7 @@ TEST(LSTMBenchTest, ProfileSplitsARoundIntoItsPhases) {
   out.sum().backward();
   const profile::Totals totals = profile::stop();
   // With libxsmm the recurrent products accumulate into the gates: no separate add.
-  const bool small_gemm = static_cast<bool>(kernels::SmallGemm::accumulating(32, 3, 8, 32, 8, 32));
+  const bool small_gemm = static_cast<bool>(kernels::SmallGemm::accumulating(32, 3, 8, 8, 32));
   for (size_t p = 0; p < totals.seconds.size(); ++p) {
     // A training round never runs on oneDNN's inference primitive.
     if ((p == static_cast<size_t>(profile::Phase::kRecurrentAdd) && small_gemm) ||
