@@ -1,15 +1,19 @@
 #include "core/cli.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <strings.h>
 #include <torch/torch.h>
 
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "core/distributed.h"
 #include "core/error.h"
@@ -21,10 +25,34 @@ namespace po = boost::program_options;
 namespace lstmnlp::cli {
 
 ThreadPlan plan_cpu_threads(int requested, int torch_default, bool separate_blas_pool,
-                            bool passive_wait) {
+                            bool passive_wait, int cores) {
   const bool contend = separate_blas_pool && !passive_wait;
-  if (requested <= 0) return {contend && torch_default > 1 ? 1 : 0, 0};
+  if (requested <= 0) {
+    if (contend) return {torch_default > 1 ? 1 : 0, 0};
+    return {torch_default < cores ? cores : 0, 0};
+  }
   return {contend && requested > 1 ? 1 : requested, requested};
+}
+
+int available_cores() {
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof(mask), &mask) != 0) {
+    return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  }
+  // Hyperthreads of one core count once: distinct (package, core) pairs of the allowed CPUs.
+  std::set<std::pair<std::string, std::string>> cores;
+  int cpus = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &mask)) continue;
+    ++cpus;
+    const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    std::string package, core;
+    std::ifstream(dir + "physical_package_id") >> package;
+    std::ifstream(dir + "core_id") >> core;
+    if (package.empty() || core.empty()) return cpus == 0 ? 1 : CPU_COUNT(&mask);
+    cores.emplace(package, core);
+  }
+  return std::max<int>(1, static_cast<int>(cores.size()));
 }
 
 bool openblas_has_own_pool() {
@@ -39,8 +67,9 @@ bool omp_wait_passive() {
 }
 
 void set_cpu_threads(int requested) {
-  const ThreadPlan plan = plan_cpu_threads(requested, torch::get_num_threads(),
-                                           openblas_has_own_pool(), omp_wait_passive());
+  const ThreadPlan plan =
+      plan_cpu_threads(requested, torch::get_num_threads(), openblas_has_own_pool(),
+                       omp_wait_passive(), available_cores());
   if (plan.torch > 0) torch::set_num_threads(plan.torch);
   void* set_blas = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
   if (plan.blas > 0 && set_blas != nullptr) reinterpret_cast<void (*)(int)>(set_blas)(plan.blas);

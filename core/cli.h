@@ -92,8 +92,16 @@ struct ThreadPlan {
 /// the matrix products, most of the work, still use every core, and LibTorch's elementwise
 /// operations are bound by memory rather than cores. OMP_WAIT_POLICY=PASSIVE in the environment
 /// (read only at start-up) lets both pools have all the threads.
+///
+/// With no request and no such contention, LibTorch gets at least `cores` threads: its own
+/// default can be lower (1 on the project's 2-core VMs, where cpuinfo cannot read the CPU), and
+/// the LSTM's per-step products and oneDNN's layers run on LibTorch's threads (lstm-bench 650,
+/// forward+backward: 7,000-7,600 tokens/s on 1 LibTorch thread, 9,150-10,070 on 2).
 ThreadPlan plan_cpu_threads(int requested, int torch_default, bool separate_blas_pool,
-                            bool passive_wait);
+                            bool passive_wait, int cores);
+
+/// The cores this process may run on: its CPU affinity, hyperthreads of one core counted once.
+int available_cores();
 
 /// Whether this process's BLAS is OpenBLAS running its own pthreads pool.
 bool openblas_has_own_pool();

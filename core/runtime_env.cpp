@@ -16,7 +16,13 @@ std::vector<std::pair<std::string, std::string>> fast_runtime_settings(const Run
       settings.emplace_back("OPENBLAS_CORETYPE", "Haswell");
     }
   }
-  if (facts.omp_wait_policy == nullptr) settings.emplace_back("OMP_WAIT_POLICY", "PASSIVE");
+  if (facts.omp_wait_policy == nullptr) {
+    settings.emplace_back("OMP_WAIT_POLICY", "PASSIVE");
+    if (facts.gomp_spincount == nullptr) settings.emplace_back("GOMP_SPINCOUNT", "30000");
+  }
+  if (!facts.openblas_core.empty() && facts.openblas_thread_timeout == nullptr) {
+    settings.emplace_back("OPENBLAS_THREAD_TIMEOUT", "4");
+  }
   return settings;
 }
 
@@ -32,6 +38,8 @@ RuntimeFacts current_runtime() {
   RuntimeFacts facts;
   facts.openblas_coretype = std::getenv("OPENBLAS_CORETYPE");
   facts.omp_wait_policy = std::getenv("OMP_WAIT_POLICY");
+  facts.gomp_spincount = std::getenv("GOMP_SPINCOUNT");
+  facts.openblas_thread_timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
   facts.openblas_core = openblas_core_name();
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();

@@ -34,7 +34,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("LSTM_NLP_BIN", os.path.join(ROOT, "build", "bin"))
 DATA = os.environ.get("LSTM_NLP_DATA", os.path.join(ROOT, "..", "shared", "data"))
 CLEARED = ["OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-           "MKL_NUM_THREADS", "LSTMNLP_NO_REEXEC", "LSTMNLP_REEXEC", "LSTMNLP_SMALL_GEMM"]
+           "MKL_NUM_THREADS", "LSTMNLP_NO_REEXEC", "LSTMNLP_REEXEC", "LSTMNLP_SMALL_GEMM",
+           "GOMP_SPINCOUNT", "OPENBLAS_THREAD_TIMEOUT"]
 
 
 def user_env():

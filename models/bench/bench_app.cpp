@@ -507,10 +507,13 @@ std::string lstm_profile_markdown(const BenchConfig& config) {
 void run_lstm_bench_report(const BenchConfig& config, const std::string& json_path,
                            std::ostream& out) {
   const auto rows = run_lstm_bench(config);
-  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string("; ") + name + " " + (value ? value : "(unset)");
+  };
   out << "threads: LibTorch " << at::get_num_threads() << "; BLAS core "
       << (runtime::openblas_core_name().empty() ? "(not OpenBLAS)" : runtime::openblas_core_name())
-      << "; OMP_WAIT_POLICY " << (wait_policy ? wait_policy : "(unset)") << "\n\n"
+      << env("OMP_WAIT_POLICY") << env("GOMP_SPINCOUNT") << env("OPENBLAS_THREAD_TIMEOUT") << "\n\n"
       << lstm_bench_markdown(rows) << std::flush;
   if (!json_path.empty()) write_text(json_path, lstm_bench_json(rows).dump(2) + "\n");
   if (config.profile) out << "\n" << lstm_profile_markdown(config) << std::flush;

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <torch/torch.h>
 
 #include <boost/program_options.hpp>
@@ -131,8 +132,8 @@ int openblas_threads() {
 }
 
 TEST(Cli, ThreadPlanKeepsLibTorchToOneThreadBesideASpinningOpenBlasPool) {
-  auto plan = [](int requested, int torch_default, bool separate, bool passive) {
-    const ThreadPlan p = plan_cpu_threads(requested, torch_default, separate, passive);
+  auto plan = [](int requested, int torch_default, bool separate, bool passive, int cores = 8) {
+    const ThreadPlan p = plan_cpu_threads(requested, torch_default, separate, passive, cores);
     return std::make_pair(p.torch, p.blas);
   };
   using P = std::pair<int, int>;
@@ -146,6 +147,19 @@ TEST(Cli, ThreadPlanKeepsLibTorchToOneThreadBesideASpinningOpenBlasPool) {
   EXPECT_EQ(plan(4, 8, false, false), P(4, 4));
   EXPECT_EQ(plan(0, 8, false, false), P(0, 0));
   EXPECT_EQ(plan(0, 8, true, true), P(0, 0));
+  // With no request, LibTorch gets at least the cores, unless the pools would contend.
+  EXPECT_EQ(plan(0, 1, true, true, 2), P(2, 0));
+  EXPECT_EQ(plan(0, 1, false, false, 4), P(4, 0));
+  EXPECT_EQ(plan(0, 4, true, true, 2), P(0, 0));
+  EXPECT_EQ(plan(0, 1, true, false, 2), P(0, 0));
+  EXPECT_EQ(plan(2, 1, true, true, 8), P(2, 2));
+}
+
+TEST(Cli, AvailableCoresAreThoseThisProcessMayRunOn) {
+  cpu_set_t mask;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(mask), &mask), 0);
+  EXPECT_GE(available_cores(), 1);
+  EXPECT_LE(available_cores(), CPU_COUNT(&mask));
 }
 
 TEST(Cli, ThreadsReachLibTorchAndOpenBlas) {
@@ -162,7 +176,8 @@ TEST(Cli, ThreadsReachLibTorchAndOpenBlas) {
     const bool passive = omp_wait_passive();
     EXPECT_EQ(run({"ok", "--threads", "3"}), 0);
     EXPECT_EQ(openblas_threads(), 3);
-    EXPECT_EQ(torch::get_num_threads(), plan_cpu_threads(3, 0, separate, passive).torch)
+    EXPECT_EQ(torch::get_num_threads(),
+              plan_cpu_threads(3, 0, separate, passive, available_cores()).torch)
         << "OpenBLAS pool of its own: " << separate << ", passive wait: " << passive;
     reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))(blas_before);
   }

@@ -20,13 +20,37 @@ TEST(RuntimeEnvTest, PrescottOnANewerCpuGetsItsKernels) {
   facts.openblas_core = "Prescott";
   facts.avx512 = true;
   facts.avx2 = true;
-  EXPECT_EQ(fast_runtime_settings(facts),
-            (Settings{{"OPENBLAS_CORETYPE", "SkylakeX"}, {"OMP_WAIT_POLICY", "PASSIVE"}}));
+  const Settings threads{{"OMP_WAIT_POLICY", "PASSIVE"},
+                         {"GOMP_SPINCOUNT", "30000"},
+                         {"OPENBLAS_THREAD_TIMEOUT", "4"}};
+  auto with_core = [&](const char* core) {
+    Settings s{{"OPENBLAS_CORETYPE", core}};
+    s.insert(s.end(), threads.begin(), threads.end());
+    return s;
+  };
+  EXPECT_EQ(fast_runtime_settings(facts), with_core("SkylakeX"));
   facts.avx512 = false;
-  EXPECT_EQ(fast_runtime_settings(facts),
-            (Settings{{"OPENBLAS_CORETYPE", "Haswell"}, {"OMP_WAIT_POLICY", "PASSIVE"}}));
+  EXPECT_EQ(fast_runtime_settings(facts), with_core("Haswell"));
   facts.avx2 = false;  // a CPU for which Prescott is right
+  EXPECT_EQ(fast_runtime_settings(facts), threads);
+}
+
+TEST(RuntimeEnvTest, ThreadWaitsAreSetUnlessTheUserSetThem) {
+  RuntimeFacts facts;
+  facts.openblas_core = "SkylakeX";
+  facts.gomp_spincount = "0";
+  EXPECT_EQ(fast_runtime_settings(facts),
+            (Settings{{"OMP_WAIT_POLICY", "PASSIVE"}, {"OPENBLAS_THREAD_TIMEOUT", "4"}}));
+  facts.openblas_thread_timeout = "28";
   EXPECT_EQ(fast_runtime_settings(facts), (Settings{{"OMP_WAIT_POLICY", "PASSIVE"}}));
+  facts.omp_wait_policy = "PASSIVE";  // the user's policy: no spin count is added to it
+  facts.gomp_spincount = nullptr;
+  EXPECT_TRUE(fast_runtime_settings(facts).empty());
+  facts.openblas_core = "";  // not OpenBLAS: no OpenBLAS timeout
+  facts.omp_wait_policy = nullptr;
+  facts.openblas_thread_timeout = nullptr;
+  EXPECT_EQ(fast_runtime_settings(facts),
+            (Settings{{"OMP_WAIT_POLICY", "PASSIVE"}, {"GOMP_SPINCOUNT", "30000"}}));
 }
 
 TEST(RuntimeEnvTest, WhatTheUserSetOrOpenBlasDetectedStays) {
@@ -34,6 +58,7 @@ TEST(RuntimeEnvTest, WhatTheUserSetOrOpenBlasDetectedStays) {
   facts.avx512 = facts.avx2 = true;
   facts.openblas_core = "Zen";
   facts.omp_wait_policy = "ACTIVE";
+  facts.openblas_thread_timeout = "28";
   EXPECT_TRUE(fast_runtime_settings(facts).empty());
   facts.openblas_core = "Prescott";
   facts.openblas_coretype = "Prescott";
