@@ -40,16 +40,15 @@ int available_cores() {
     return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   }
   // Hyperthreads of one core count once: distinct (package, core) pairs of the allowed CPUs.
+  // Without the topology, every allowed CPU counts.
   std::set<std::pair<std::string, std::string>> cores;
-  int cpus = 0;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (!CPU_ISSET(cpu, &mask)) continue;
-    ++cpus;
     const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
     std::string package, core;
     std::ifstream(dir + "physical_package_id") >> package;
     std::ifstream(dir + "core_id") >> core;
-    if (package.empty() || core.empty()) return cpus == 0 ? 1 : CPU_COUNT(&mask);
+    if (package.empty() || core.empty()) return std::max(1, CPU_COUNT(&mask));
     cores.emplace(package, core);
   }
   return std::max<int>(1, static_cast<int>(cores.size()));
