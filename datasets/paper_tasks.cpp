@@ -2,6 +2,8 @@
 
 #include <c10/util/Exception.h>
 
+#include <cmath>
+
 #include "datasets/reber.h"
 
 namespace lstmnlp::paper {
@@ -120,6 +122,75 @@ Sequence long_lag_sequence(int first, int64_t p) {
     s.target(t, symbol[t + 1]) = 1.0;
     s.has_target[t] = 1;
   }
+  return s;
+}
+
+Sequence long_lag_random_sequence(std::mt19937_64& rng, int64_t p, int* first) {
+  TORCH_CHECK(p >= 2, "long_lag_random_sequence: p must be >= 2, got ", p);
+  const int key = static_cast<int>(uniform(rng, 0, 1));
+  const int64_t edge = p - 1 + key;  // x = p - 1, y = p
+  std::vector<int64_t> symbol;
+  symbol.push_back(edge);
+  for (int64_t i = 0; i < p - 1; ++i) symbol.push_back(uniform(rng, 0, p - 2));
+  symbol.push_back(edge);
+  Sequence s(p, p + 1, p + 1);
+  for (int64_t t = 0; t < p; ++t) {
+    s.input(t, symbol[t]) = 1.0;
+    s.target(t, symbol[t + 1]) = 1.0;
+    s.has_target[t] = 1;
+  }
+  if (first) *first = key;
+  return s;
+}
+
+Sequence very_long_lag_sequence(std::mt19937_64& rng, int64_t q, int64_t p, int* key) {
+  TORCH_CHECK(q >= 0 && p >= 1, "very_long_lag_sequence: need q >= 0 and p >= 1, got q=", q,
+              ", p=", p);
+  const int64_t e = p, b = p + 1, x = p + 2;
+  const int k = static_cast<int>(uniform(rng, 0, 1));
+  std::vector<int64_t> symbol = {b, x + k};
+  for (int64_t i = 0; i < q; ++i) symbol.push_back(uniform(rng, 0, p - 1));
+  std::bernoulli_distribution trigger(0.1);
+  while (!trigger(rng)) symbol.push_back(uniform(rng, 0, p - 1));
+  symbol.push_back(e);
+  // The closing key is the target of the step that sees e, so it is not an input.
+  const auto length = static_cast<int64_t>(symbol.size());
+  Sequence s(length, p + 4, 2);
+  for (int64_t t = 0; t < length; ++t) s.input(t, symbol[t]) = 1.0;
+  s.has_target[length - 1] = 1;
+  s.target(length - 1, k) = 1.0;
+  if (key) *key = k;
+  return s;
+}
+
+double two_sequence_target(TwoSequenceVariant variant, int label) {
+  TORCH_CHECK(label == 0 || label == 1, "two_sequence_target: label must be 0 or 1");
+  if (variant == TwoSequenceVariant::k3c) return label == 0 ? 0.2 : 0.8;
+  return label == 0 ? 1.0 : 0.0;
+}
+
+Sequence two_sequence(std::mt19937_64& rng, TwoSequenceVariant variant, int64_t min_length,
+                      int64_t info, int* label) {
+  TORCH_CHECK(info >= 1 && info < min_length, "two_sequence: need 1 <= info < min_length, got ",
+              info, " and ", min_length);
+  const int64_t length = uniform(rng, min_length, min_length + min_length / 10);
+  const int cls = static_cast<int>(uniform(rng, 0, 1));
+  std::normal_distribution<double> noise(0.0, std::sqrt(0.2));
+  Sequence s(length, /*num_inputs=*/1, /*num_outputs=*/1);
+  for (int64_t t = 0; t < length; ++t) {
+    if (t < info) {
+      s.input(t, 0) = cls == 0 ? 1.0 : -1.0;
+      if (variant == TwoSequenceVariant::k3b) s.input(t, 0) += noise(rng);
+    } else {
+      s.input(t, 0) = noise(rng);
+    }
+  }
+  s.has_target[length - 1] = 1;
+  s.target(length - 1, 0) = two_sequence_target(variant, cls);
+  if (variant == TwoSequenceVariant::k3c) {
+    s.target(length - 1, 0) += std::normal_distribution<double>(0.0, std::sqrt(0.1))(rng);
+  }
+  if (label) *label = cls;
   return s;
 }
 

@@ -15,7 +15,9 @@
 //   number of the relevant symbols (X = 0, Y = 1, first symbol most significant), so 6a's Q, R,
 //   S, U are classes 0..3 and 6b's Q, R, S, U, V, A, B, C are classes 0..7.
 // - Long time lag 2a: symbols a_1..a_{p-1} are indices 0..p-2, x is p-1 and y is p; the net
-//   sees every symbol but the last and has a next-symbol target at every step.
+//   sees every symbol but the last and has a next-symbol target at every step (2b likewise).
+// - Very long time lags 2c: the paper's formula bounds the distractor indices by q; its text
+//   (a_1, ..., a_p are the distractors) is followed here, so they are uniform over all p.
 
 #include <cstdint>
 #include <random>
@@ -69,6 +71,37 @@ Sequence temporal_order_sequence(std::mt19937_64& rng, int relevant, int* label 
 /// is 0 and (y, a_1, ..., a_{p-1}, y) when it is 1, with p + 1 one-hot inputs and outputs;
 /// p steps, each with the next symbol as target.
 Sequence long_lag_sequence(int first, int64_t p);
+
+/// No local regularities (experiment 2b): as long_lag_sequence, but the p - 1 middle symbols
+/// are drawn uniformly from a_1, ..., a_{p-1}, and the first (and last) symbol is x or y with
+/// probability 0.5 each; `first` receives 0 (x) or 1 (y). Every step has the next symbol as
+/// target, though only the last one is predictable.
+Sequence long_lag_random_sequence(std::mt19937_64& rng, int64_t p, int* first = nullptr);
+
+/// Very long time lags (experiment 2c): the symbols (b, k, a_i1, ..., a_i(q+m), e, k), where the
+/// key k is x or y with probability 0.5 each, the first q distractors a_i are uniform over
+/// a_1, ..., a_p, and then each further symbol is a distractor with probability 9/10 or e with
+/// probability 1/10, after which the key closes the sequence. One-hot inputs over p + 4
+/// symbols: a_1, ..., a_p are 0..p-1, then e = p, b = p + 1, x = p + 2 and y = p + 3. The net
+/// sees every symbol but the last; its 2 outputs have a target at the last step only (the step
+/// that sees e), the key one-hot (x: output 0, y: output 1). `key` receives 0 (x) or 1 (y).
+Sequence very_long_lag_sequence(std::mt19937_64& rng, int64_t q, int64_t p, int* key = nullptr);
+
+/// Experiment 3's variants: 3a, noise-free information; 3b, noise on the information too; 3c,
+/// targets 0.2 and 0.8 with noise on the target.
+enum class TwoSequenceVariant { k3a, k3b, k3c };
+
+/// Noise and signal on the same channel (experiment 3, Bengio et al.'s 2-sequence problem): one
+/// input line, the length uniform in [T, T + T/10]. Class 1 (`label` 0) and class 2 (`label` 1)
+/// are equally likely; the first `info` elements are +1 (class 1) or -1 (class 2), plus Gaussian
+/// noise of mean 0 and variance 0.2 in 3b; every later element is Gaussian noise of mean 0 and
+/// variance 0.2. The one target, at the last step, is two_sequence_target() of the class, plus
+/// Gaussian noise of mean 0 and variance 0.1 in 3c.
+Sequence two_sequence(std::mt19937_64& rng, TwoSequenceVariant variant, int64_t min_length,
+                      int64_t info, int* label = nullptr);
+
+/// The noise-free target of class `label` (0 or 1): 1.0 and 0.0 in 3a and 3b, 0.2 and 0.8 in 3c.
+double two_sequence_target(TwoSequenceVariant variant, int label);
 
 /// Number of symbols of temporal_order_sequence's inputs.
 inline constexpr int kTemporalOrderSymbols = 8;

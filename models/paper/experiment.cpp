@@ -61,6 +61,7 @@ constexpr uint64_t kWeightStream = 1;
 constexpr uint64_t kOrderStream = 2;
 constexpr uint64_t kTestStream = 3;
 constexpr uint64_t kReberDataStream = 4;
+constexpr uint64_t kStopTestStream = 5;
 
 class FastLearner : public Learner {
  public:
@@ -74,6 +75,7 @@ class FastLearner : public Learner {
     paper::predict(net_, seq, outputs);
   }
   int64_t num_weights() const override { return net_.spec().num_weights(); }
+  void set_cells_attached(bool attached) override { net_.set_cells_attached(attached); }
 
  private:
   TrialNet net_;
@@ -166,13 +168,19 @@ std::vector<TrialResult> run_trials(
 
 std::string describe(const ModelConfig& m, const TrialConfig& t, int64_t weights) {
   std::ostringstream out;
-  out << m.blocks << (m.blocks == 1 ? " block" : " blocks") << " × " << m.cells_per_block
-      << (m.cells_per_block == 1 ? " cell" : " cells") << ", " << with_commas(weights)
-      << " weights, lr " << t.lr << ", " << kCells.name(m.cell) << " cell";
+  if (m.impl == Impl::kRnn) {
+    const int units = m.blocks * m.cells_per_block;
+    out << "vanilla RNN, " << units << (units == 1 ? " tanh unit, " : " tanh units, ")
+        << with_commas(weights) << " weights, lr " << t.lr << ", BPTT, per-sequence updates";
+  } else {
+    out << m.blocks << (m.blocks == 1 ? " block" : " blocks") << " × " << m.cells_per_block
+        << (m.cells_per_block == 1 ? " cell" : " cells") << ", " << with_commas(weights)
+        << " weights, lr " << t.lr << ", " << kCells.name(m.cell) << " cell";
+  }
   if (m.impl == Impl::kFast) {
     out << ", " << kGradients.name(t.gradient) << " gradient, "
         << (t.update == Update::kStep ? "per-step" : "per-sequence") << " updates";
-  } else {
+  } else if (m.impl != Impl::kRnn) {
     out << ", " << kImpls.name(m.impl) << " (BPTT, per-sequence updates)";
   }
   if (m.input_to_output) out << ", inputs→outputs";
@@ -261,6 +269,116 @@ TrialResult run_stream_trial(Learner& learner, const TrialConfig& train, const S
   return r;
 }
 
+}  // namespace
+
+// Trains on fresh sequences from `next` until `streak` successive ones are correct: every
+// output at the last step within `correct_error` of its target, judged on the outputs that
+// training computed (before each update). Experiments 2b and 2c: "the maximal absolute error
+// of all output units below β during 10,000 successive random sequences". A successful trial
+// reports the training sequences before that run of correct ones began; the cap counts all.
+TrialResult run_streak_trial(Learner& learner, const TrialConfig& train, int64_t streak,
+                             double correct_error,
+                             const std::function<Sequence(std::mt19937_64&)>& next, uint64_t seed,
+                             std::atomic<int64_t>& seen, const Construction& construction) {
+  std::mt19937_64 order(stream_seed(seed, kOrderStream));
+  std::vector<double> outputs;
+  TrialResult r;
+  std::optional<PlateauDetector> plateau;
+  if (construction.window > 0) {
+    plateau.emplace(construction.window, construction.tolerance);
+    learner.set_cells_attached(false);
+  }
+  int64_t run = 0;
+  for (int64_t i = 0; i < train.max_sequences; ++i) {
+    const Sequence seq = next(order);
+    const double error = learner.train(seq, &outputs);
+    ++seen;
+    r.sequences = i + 1;
+    if (plateau && r.cells_attached_after < 0 && plateau->add(error)) {
+      learner.set_cells_attached(true);
+      r.cells_attached_after = i + 1;
+      run = 0;  // a run of correct sequences counts from the complete net on
+      continue;
+    }
+    const int64_t last = (seq.length - 1) * seq.num_outputs;
+    bool correct = true;
+    for (int64_t k = 0; k < seq.num_outputs && correct; ++k) {
+      correct = std::abs(outputs[last + k] - seq.targets[last + k]) < correct_error;
+    }
+    run = correct ? run + 1 : 0;
+    if (run == streak) {
+      r.success = true;
+      r.sequences = i + 1 - streak;
+      break;
+    }
+  }
+  return r;
+}
+
+// Experiment 3's trial: tests on a stop test set drawn once every train.eval_every sequences
+// until ST2 (two_sequence_criteria()), then measures the fraction misclassified on
+// task.test_sequences fresh sequences.
+TrialResult run_two_sequence_trial(Learner& learner, const TrialConfig& train,
+                                   const TwoSequenceTask& task, uint64_t seed,
+                                   std::atomic<int64_t>& seen) {
+  const TwoSequenceCriteria rule = two_sequence_criteria(task.variant);
+  auto draw = [&task](std::mt19937_64& rng, int* label) {
+    return two_sequence(rng, task.variant, task.min_length, task.info, label);
+  };
+  // Adds one sequence to a score: misclassified or not, |output - noise-free target| and its
+  // square at the end.
+  std::vector<double> outputs;
+  struct Score {
+    int64_t misclassified = 0;
+    double abs_sum = 0.0, sq_sum = 0.0;
+  };
+  auto score = [&](const Sequence& seq, int label, Score& sc) {
+    learner.predict(seq, outputs);
+    const double e = outputs[seq.length - 1] - two_sequence_target(task.variant, label);
+    sc.misclassified += std::abs(e) < rule.misclassified_error ? 0 : 1;
+    sc.abs_sum += std::abs(e);
+    sc.sq_sum += e * e;
+  };
+
+  std::mt19937_64 stop_rng(stream_seed(seed, kStopTestStream));
+  std::vector<Sequence> stop_test;
+  std::vector<int> stop_labels(static_cast<size_t>(task.stop_test_sequences));
+  stop_test.reserve(stop_labels.size());
+  for (int& label : stop_labels) stop_test.push_back(draw(stop_rng, &label));
+
+  std::mt19937_64 order(stream_seed(seed, kOrderStream));
+  TrialResult r;
+  for (int64_t i = 1; i <= train.max_sequences && !r.success; ++i) {
+    learner.train(draw(order, nullptr), nullptr);
+    ++seen;
+    r.sequences = i;
+    if (i % train.eval_every != 0) continue;
+    Score sc;
+    for (size_t k = 0; k < stop_test.size(); ++k) score(stop_test[k], stop_labels[k], sc);
+    if (sc.misclassified > rule.max_misclassified) continue;
+    if (r.st1_sequences < 0) r.st1_sequences = i;
+    r.success = sc.abs_sum / static_cast<double>(stop_test.size()) < rule.mean_error;
+  }
+  if (!r.success) return r;
+
+  std::mt19937_64 test_rng(stream_seed(seed, kTestStream));
+  Score sc;
+  for (int64_t i = 0; i < task.test_sequences; ++i) {
+    int label = 0;
+    const Sequence seq = draw(test_rng, &label);
+    score(seq, label, sc);
+  }
+  r.test_errors = sc.misclassified;
+  r.test_total = task.test_sequences;
+  if (task.test_sequences > 0) {
+    r.test_mse = sc.sq_sum / static_cast<double>(task.test_sequences);
+    r.test_mean_abs = sc.abs_sum / static_cast<double>(task.test_sequences);
+  }
+  return r;
+}
+
+namespace {
+
 template <class Task>
 ExperimentResult run_stream_experiment(const ExperimentConfig<Task>& cfg, const RunOptions& options,
                                        const std::string& experiment, const std::string& title,
@@ -290,6 +408,8 @@ Units units(const TemporalOrderTask& task) {
   return {kTemporalOrderSymbols, task.variant == TemporalOrderVariant::k6a ? 4 : 8};
 }
 Units units(const LongLagTask& task) { return {task.p + 1, task.p + 1}; }
+Units units(const VeryLongLagTask& task) { return {task.p + 4, 2}; }
+Units units(const TwoSequenceTask&) { return {1, 1}; }
 
 template <class Task>
 int64_t weights_of(const ExperimentConfig<Task>& cfg) {
@@ -379,6 +499,42 @@ std::optional<int64_t> ExperimentResult::sequences_max() const {
   return v.empty() ? std::nullopt : std::optional<int64_t>(v.back());
 }
 
+std::optional<double> ExperimentResult::st1_mean() const {
+  double sum = 0;
+  int n = 0;
+  for (const auto& t : trials) {
+    if (t.st1_sequences < 0) continue;
+    sum += static_cast<double>(t.st1_sequences);
+    ++n;
+  }
+  return n > 0 ? std::optional<double>(sum / n) : std::nullopt;
+}
+
+void Learner::set_cells_attached(bool) {
+  throw InputError(
+      "sequential construction (long_lag.sequential_construction) needs model.impl=fast");
+}
+
+PlateauDetector::PlateauDetector(int64_t window, double tolerance)
+    : window_(window), tolerance_(tolerance) {
+  TORCH_CHECK(window >= 1, "PlateauDetector: window must be >= 1, got ", window);
+}
+
+bool PlateauDetector::add(double error) {
+  if (plateau_) return true;
+  sum_ += error;
+  if (++count_ < window_) return false;
+  const double mean = sum_ / static_cast<double>(window_);
+  count_ = 0;
+  sum_ = 0.0;
+  if (best_ >= 0.0 && mean >= (1.0 - tolerance_) * best_) {
+    plateau_ = true;
+    return true;
+  }
+  if (best_ < 0.0 || mean < best_) best_ = mean;
+  return false;
+}
+
 std::unique_ptr<Learner> make_learner(const ModelConfig& model, const TrialConfig& train,
                                       int64_t inputs, int64_t outputs, uint64_t seed) {
   if (model.impl == Impl::kFast) {
@@ -396,6 +552,8 @@ int64_t net_weights(const AddingConfig& cfg) { return weights_of(cfg); }
 int64_t net_weights(const MultiplicationConfig& cfg) { return weights_of(cfg); }
 int64_t net_weights(const TemporalOrderConfig& cfg) { return weights_of(cfg); }
 int64_t net_weights(const LongLagConfig& cfg) { return weights_of(cfg); }
+int64_t net_weights(const VeryLongLagConfig& cfg) { return weights_of(cfg); }
+int64_t net_weights(const TwoSequenceConfig& cfg) { return weights_of(cfg); }
 
 ExperimentResult run_reber(const ReberConfig& cfg, const RunOptions& options) {
   ExperimentResult result = make_result("reber", "Embedded Reber grammar (experiment 1)", cfg.model,
@@ -421,6 +579,10 @@ ExperimentResult run_reber(const ReberConfig& cfg, const RunOptions& options) {
     if (!best || std::abs(row.lr - cfg.train.lr) < std::abs(best->lr - cfg.train.lr)) best = &row;
   }
   result.paper = PaperFigure{"Table 1", best->setting, best->success, best->sequences, "—"};
+  if (cfg.model.impl == Impl::kRnn) {
+    result.paper = PaperFigure{"Table 1", "RTRL, 12 hidden units, ≈494 weights, lr 0.1",
+                               "\"some fraction\"", "25,000", "—"};
+  }
   // The set pairs are shared by trials, so build them once.
   std::vector<ReberData> pairs;
   pairs.reserve(static_cast<size_t>(cfg.task.set_pairs));
@@ -503,10 +665,39 @@ ExperimentResult run_temporal_order(const TemporalOrderConfig& cfg, const RunOpt
 
 ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& options) {
   const int64_t p = cfg.task.p;
+  Construction construction;
+  if (cfg.task.sequential_construction) {
+    construction = {cfg.task.plateau_window, cfg.task.plateau_tolerance};
+  }
+  if (cfg.task.variant == LongLagVariant::k2b) {
+    ExperimentResult result = make_result(
+        "long-lag", "No local regularities, p = " + std::to_string(p) + " (experiment 2b)",
+        cfg.model, cfg.train, p + 1, p + 1, options);
+    if (p == 100) {
+      result.paper = PaperFigure{"Section 5.2", "p = 100", "100% of 18", "5,680 (mean of 18)", "—"};
+    }
+    const auto start = Clock::now();
+    result.trials = run_trials(
+        cfg.train.trials, options, "long-lag", [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
+          auto learner =
+              make_learner(cfg.model, cfg.train, p + 1, p + 1, stream_seed(seed, kWeightStream));
+          return run_streak_trial(
+              *learner, cfg.train, cfg.task.success_sequences, cfg.task.correct_error,
+              [p](std::mt19937_64& rng) { return long_lag_random_sequence(rng, p); }, seed, seen,
+              construction);
+        });
+    result.wall_s = seconds_since(start);
+    return result;
+  }
   ExperimentResult result = make_result(
       "long-lag", "Noise-free long time lags, p = " + std::to_string(p) + " (experiment 2a)",
       cfg.model, cfg.train, p + 1, p + 1, options);
-  if (p == 100) result.paper = PaperFigure{"Table 2", "p = 100", "100%", "5,040", "—"};
+  if (p == 100) {
+    result.paper = cfg.model.impl == Impl::kRnn
+                       ? PaperFigure{"Table 2", "BPTT, p = 100, 10,404 weights, lr 1.0-10.0", "0%",
+                                     "> 5,000,000", "—"}
+                       : PaperFigure{"Table 2", "p = 100", "100%", "5,040", "—"};
+  }
   const Sequence sequences[2] = {long_lag_sequence(0, p), long_lag_sequence(1, p)};
   const auto start = Clock::now();
   result.trials = run_trials(
@@ -517,10 +708,19 @@ ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& option
         std::bernoulli_distribution coin(0.5);
         std::vector<double> outputs;
         TrialResult r;
+        std::optional<PlateauDetector> plateau;
+        if (construction.window > 0) {
+          plateau.emplace(construction.window, construction.tolerance);
+          learner->set_cells_attached(false);
+        }
         for (int64_t i = 1; i <= cfg.train.max_sequences && !r.success; ++i) {
-          learner->train(sequences[coin(order)], nullptr);
+          const double error = learner->train(sequences[coin(order)], nullptr);
           ++seen;
           r.sequences = i;
+          if (plateau && r.cells_attached_after < 0 && plateau->add(error)) {
+            learner->set_cells_attached(true);
+            r.cells_attached_after = i;
+          }
           if (i % cfg.train.eval_every != 0) continue;
           r.success = true;
           for (const Sequence& seq : sequences) {
@@ -532,6 +732,92 @@ ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& option
         }
         return r;
       });
+  result.wall_s = seconds_since(start);
+  return result;
+}
+
+ExperimentResult run_very_long_lag(const VeryLongLagConfig& cfg, const RunOptions& options) {
+  const int64_t q = cfg.task.q, p = cfg.task.p;
+  const Units u = units(cfg.task);
+  ExperimentResult result = make_result("very-long-lag",
+                                        "Very long time lags, q = " + std::to_string(q) +
+                                            ", p = " + std::to_string(p) + " (experiment 2c)",
+                                        cfg.model, cfg.train, u.inputs, u.outputs, options);
+  // Table 3: means of 20 trials.
+  struct Row {
+    int64_t q, p;
+    const char* sequences;
+  };
+  static const Row kTable3[] = {
+      {50, 50, "30,000"},    {100, 100, "31,000"},   {200, 200, "33,000"},
+      {500, 500, "38,000"},  {1000, 1000, "49,000"}, {1000, 500, "49,000"},
+      {1000, 200, "75,000"}, {1000, 100, "135,000"}, {1000, 50, "203,000"}};
+  for (const Row& row : kTable3) {
+    if (row.q == q && row.p == p) {
+      result.paper = PaperFigure{"Table 3",
+                                 "q = " + with_commas(q) + ", p = " + with_commas(p) + ", " +
+                                     with_commas(result.weights) + " weights, lr 0.01",
+                                 "—", std::string(row.sequences) + " (mean of 20)", "—"};
+    }
+  }
+  const auto start = Clock::now();
+  result.trials = run_trials(
+      cfg.train.trials, options, "very-long-lag",
+      [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
+        auto learner = make_learner(cfg.model, cfg.train, u.inputs, u.outputs,
+                                    stream_seed(seed, kWeightStream));
+        return run_streak_trial(
+            *learner, cfg.train, cfg.task.success_sequences, cfg.task.correct_error,
+            [q, p](std::mt19937_64& rng) { return very_long_lag_sequence(rng, q, p); }, seed, seen);
+      });
+  result.wall_s = seconds_since(start);
+  return result;
+}
+
+ExperimentResult run_two_sequence(const TwoSequenceConfig& cfg, const RunOptions& options) {
+  const TwoSequenceTask& task = cfg.task;
+  const std::string variant = kTwoSequenceVariants.name(task.variant);
+  ExperimentResult result = make_result("two-sequence",
+                                        "Noise and signal on the same channel " + variant +
+                                            ", T = " + std::to_string(task.min_length) + ", N = " +
+                                            std::to_string(task.info) + " (experiment 3)",
+                                        cfg.model, cfg.train, 1, 1, options);
+  result.has_st1 = true;
+  // Tables 4-6, means of 10 trials: ST1 and ST2 (3c: the stop), and the fraction misclassified.
+  struct Row {
+    TwoSequenceVariant variant;
+    int64_t T, N;
+    const char *table, *st1, *st2, *misclassified;
+  };
+  using V = TwoSequenceVariant;
+  static const Row kTables[] = {
+      {V::k3a, 100, 3, "Table 4", "27,380", "39,850", "0.000195"},
+      {V::k3a, 100, 1, "Table 4", "58,370", "64,330", "0.000117"},
+      {V::k3a, 1000, 3, "Table 4", "446,850", "452,460", "0.000078"},
+      {V::k3b, 100, 3, "Table 5", "41,740", "43,250", "0.00828"},
+      {V::k3b, 100, 1, "Table 5", "74,950", "78,430", "0.01500"},
+      {V::k3b, 1000, 1, "Table 5", "481,060", "485,080", "0.01207"},
+      {V::k3c, 100, 3, "Table 6", "—", "269,650", "0.00558 (mean abs diff 0.014)"},
+      {V::k3c, 100, 1, "Table 6", "—", "565,640", "0.00441 (mean abs diff 0.012)"},
+  };
+  for (const Row& row : kTables) {
+    if (row.variant == task.variant && row.T == task.min_length && row.N == task.info) {
+      result.paper = PaperFigure{row.table,
+                                 variant + ": T = " + with_commas(row.T) +
+                                     ", N = " + std::to_string(row.N) + ", 102 weights",
+                                 "—",
+                                 std::string(row.st2) + " to ST2 (mean of 10)",
+                                 std::string("fraction ") + row.misclassified,
+                                 row.st1};
+    }
+  }
+  const auto start = Clock::now();
+  result.trials = run_trials(cfg.train.trials, options, "two-sequence",
+                             [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
+                               auto learner = make_learner(cfg.model, cfg.train, 1, 1,
+                                                           stream_seed(seed, kWeightStream));
+                               return run_two_sequence_trial(*learner, cfg.train, task, seed, seen);
+                             });
   result.wall_s = seconds_since(start);
   return result;
 }
@@ -574,6 +860,21 @@ std::string markdown_table(const ExperimentResult& r) {
   out << " | " << fixed(r.wall_s, 1) << " s (" << r.threads
       << (r.threads == 1 ? " thread" : " threads") << ") | "
       << with_commas(static_cast<int64_t>(rate)) << " |\n";
+  if (r.has_st1) {
+    const auto st1 = r.st1_mean();
+    out << "\nThe sequences above count the training until ST2. ST1 held after a mean of "
+        << (st1 ? with_commas(static_cast<int64_t>(std::llround(*st1))) : dash)
+        << " sequences (paper: " << (r.paper && !r.paper->st1.empty() ? r.paper->st1 : dash)
+        << ").";
+    if (total > 0) {
+      double abs_sum = 0;
+      for (const auto& t : r.trials) abs_sum += t.success ? t.test_mean_abs : 0.0;
+      out << " On the test after ST2: fraction misclassified "
+          << fixed(static_cast<double>(errors) / static_cast<double>(total), 6)
+          << ", mean |output - noise-free target| " << fixed(abs_sum / ok, 4) << ".";
+    }
+    out << "\n";
+  }
   return out.str();
 }
 
@@ -602,6 +903,7 @@ nlohmann::json to_json(const ExperimentResult& r) {
   }
   j["test_errors"] = errors;
   j["test_sequences"] = total;
+  if (r.has_st1) j["st1_sequences_mean"] = opt(r.st1_mean());
   j["wall_s"] = r.wall_s;
   j["threads"] = r.threads;
   j["total_sequences"] = r.total_sequences();
@@ -612,6 +914,7 @@ nlohmann::json to_json(const ExperimentResult& r) {
                   {"success", r.paper->success},
                   {"sequences", r.paper->sequences},
                   {"test_errors", r.paper->test_errors}};
+    if (!r.paper->st1.empty()) j["paper"]["st1"] = r.paper->st1;
   } else {
     j["paper"] = nullptr;
   }
@@ -624,6 +927,9 @@ nlohmann::json to_json(const ExperimentResult& r) {
                          {"test_errors", t.test_errors},
                          {"test_total", t.test_total},
                          {"test_mse", t.test_mse},
+                         {"test_mean_abs", t.test_mean_abs},
+                         {"st1_sequences", t.st1_sequences},
+                         {"cells_attached_after", t.cells_attached_after},
                          {"seconds", t.seconds}});
   }
   j["per_trial"] = per_trial;

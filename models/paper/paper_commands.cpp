@@ -128,8 +128,15 @@ std::vector<cli::Command> commands() {
                                          &run_multiplication),
       make_command<TemporalOrderConfig>("temporal-order", "temporal order 6a/6b (experiment 6)",
                                         &run_temporal_order),
-      make_command<LongLagConfig>("long-lag", "noise-free long time lags (experiment 2a)",
+      make_command<LongLagConfig>("long-lag",
+                                  "long time lags, noise-free (2a) or no local regularities (2b)",
                                   &run_long_lag),
+      make_command<VeryLongLagConfig>("very-long-lag",
+                                      "very long time lags, no local regularities (experiment 2c)",
+                                      &run_very_long_lag),
+      make_command<TwoSequenceConfig>(
+          "two-sequence", "noise and signal on the same channel, 3a/3b/3c (experiment 3)",
+          &run_two_sequence),
       reproduce_command(),
   };
 }

@@ -1,5 +1,7 @@
 #include "models/paper/paper_config.h"
 
+#include <stdexcept>
+
 #include "core/error.h"
 
 namespace lstmnlp::paper {
@@ -93,6 +95,62 @@ TrialConfig LongLagTask::default_train() {
   t.lr = 1.0;
   t.max_sequences = 100000;
   return t;
+}
+
+ModelConfig VeryLongLagTask::default_model() {
+  // The paper's 2c net: 2 blocks of one cell with input and output gates, no biases at all,
+  // outputs from the cells only (6 hidden units x (p + 4 + 6) + 2 x 2 weights).
+  ModelConfig m;
+  m.blocks = 2;
+  m.cells_per_block = 1;
+  m.gate_bias = false;
+  m.output_gate_bias = 0.0;
+  m.output_gate_bias_step = 0.0;
+  return m;
+}
+
+TrialConfig VeryLongLagTask::default_train() {
+  TrialConfig t;
+  t.trials = 20;
+  t.lr = 0.01;
+  t.max_sequences = 1000000;
+  return t;
+}
+
+ModelConfig TwoSequenceTask::default_model() {
+  // The paper's experiment 3 net: 3 blocks of one cell, biases on every hidden unit and none on
+  // the output; input gate biases -1, -3, -5, output gate biases -2, -4, -6; weights in ±0.1.
+  ModelConfig m;
+  m.blocks = 3;
+  m.cells_per_block = 1;
+  m.cell_bias = true;
+  m.init_range = 0.1;
+  m.input_gate_bias = -1.0;
+  m.input_gate_bias_step = -2.0;
+  m.output_gate_bias = -2.0;
+  m.output_gate_bias_step = -2.0;
+  return m;
+}
+
+TrialConfig TwoSequenceTask::default_train() {
+  TrialConfig t;
+  t.trials = 10;
+  t.lr = 1.0;
+  t.max_sequences = 1000000;
+  t.eval_every = 500;
+  return t;
+}
+
+TwoSequenceCriteria two_sequence_criteria(TwoSequenceVariant variant) {
+  switch (variant) {
+    case TwoSequenceVariant::k3a:
+      return {0.2, 0, 0.01};
+    case TwoSequenceVariant::k3b:
+      return {0.2, 5, 0.04};
+    case TwoSequenceVariant::k3c:
+      return {0.1, 0, 0.015};
+  }
+  throw std::logic_error("two_sequence_criteria: unknown variant");
 }
 
 NetSpec net_spec(const ModelConfig& model, int64_t inputs, int64_t outputs) {

@@ -8,22 +8,23 @@
 //                                                                 {"train.lr=0.1"});
 //
 // YAML layout: sections `model`, `train` and one section named after the task (`reber`,
-// `adding`, `multiplication`, `temporal_order`, `long_lag`).
+// `adding`, `multiplication`, `temporal_order`, `long_lag`, `very_long_lag`, `two_sequence`).
 
 #include <cstdint>
 #include <string>
 
 #include "core/config.h"
+#include "datasets/paper_tasks.h"
 #include "models/lstm.h"
 #include "models/paper/trial_net.h"
 
 namespace lstmnlp::paper {
 
 /// How a trial's net is built and trained (`model.impl`; see ModelConfig::impl).
-enum class Impl { kFast, kTorch, kCustom };
+enum class Impl { kFast, kTorch, kCustom, kRnn };
 /// Their names in configs.
 inline const config::Choices<Impl> kImpls{
-    {"fast", Impl::kFast}, {"torch", Impl::kTorch}, {"custom", Impl::kCustom}};
+    {"fast", Impl::kFast}, {"torch", Impl::kTorch}, {"custom", Impl::kCustom}, {"rnn", Impl::kRnn}};
 
 /// The cells of `model.cell`, named as lstmnlp::LSTM names them.
 inline const config::Choices<LSTMCellType> kCells{{"1997", LSTMCellType::k1997},
@@ -78,11 +79,26 @@ enum class TemporalOrderVariant { k6a, k6b };
 inline const config::Choices<TemporalOrderVariant> kTemporalOrderVariants{
     {"6a", TemporalOrderVariant::k6a}, {"6b", TemporalOrderVariant::k6b}};
 
+/// `long_lag.variant`: 2a (the two fixed sequences) or 2b (a random middle part).
+enum class LongLagVariant { k2a, k2b };
+/// Their names in configs.
+inline const config::Choices<LongLagVariant> kLongLagVariants{{"2a", LongLagVariant::k2a},
+                                                              {"2b", LongLagVariant::k2b}};
+
+/// `two_sequence.variant` (TwoSequenceVariant of datasets/paper_tasks.h).
+inline const config::Choices<TwoSequenceVariant> kTwoSequenceVariants{
+    {"3a", TwoSequenceVariant::k3a},
+    {"3b", TwoSequenceVariant::k3b},
+    {"3c", TwoSequenceVariant::k3c}};
+
 /// The network (section `model`).
 struct ModelConfig {
   /// fast: per-trial C++ nets with the paper's truncated online gradient (TrialNet).
   /// torch: torch::nn::LSTM per trial, full backprop through time, one update per sequence.
   /// custom: lstmnlp::LSTM per trial, likewise.
+  /// rnn: the paper's baseline, a vanilla RNN (torch::nn::RNN, tanh) of blocks x
+  /// cells_per_block hidden units, biased with cell_bias, likewise trained by full
+  /// backpropagation through time; the gate keys do not apply.
   Impl impl = Impl::kFast;
   /// The cell, named as lstmnlp::LSTM names it (LSTMCellType): 1997, input and output gates
   /// and no forget gate; standard, which adds a forget gate per block.
@@ -167,7 +183,7 @@ struct TrialConfig {
   Gradient gradient = Gradient::kTruncated;
   /// A trial that has not met its success criterion after this many sequences fails.
   int64_t max_sequences = 100000;
-  /// Reber and long-lag: test the success criterion every this many sequences.
+  /// Reber, long-lag 2a and two-sequence: test the success criterion every this many sequences.
   int64_t eval_every = 10;
 
   template <class V>
@@ -271,21 +287,93 @@ struct TemporalOrderTask : StreamTask {
   }
 };
 
-/// Experiment 2a (section `long_lag`): success when, for both sequences, every output at every
-/// step is within `correct_error` of its target.
+/// Experiments 2a and 2b (section `long_lag`). 2a: success when, for both sequences, every
+/// output at every step is within `correct_error` of its target. 2b: success when every output
+/// at the last step is within `correct_error` of its target in `success_sequences` successive
+/// training sequences. With `sequential_construction`, the paper's: the memory cell joins the
+/// net only once the training error stops falling (PlateauDetector of `plateau_window`
+/// sequences and `plateau_tolerance`; the paper gives no numbers for either).
 struct LongLagTask {
   static constexpr const char* kName = "long_lag";
+  LongLagVariant variant = LongLagVariant::k2a;
   int64_t p = 100;
   double correct_error = 0.25;
+  int64_t success_sequences = 10000;
+  bool sequential_construction = false;
+  int64_t plateau_window = 100;
+  double plateau_tolerance = 0.01;
 
   static ModelConfig default_model();
   static TrialConfig default_train();
   template <class V>
   void visit(V& v) {
+    v("variant", variant, kLongLagVariants);
     v("p", p, config::Range{2, 1e5});
     v("correct_error", correct_error, config::Range{0.0, 10.0});
+    v("success_sequences", success_sequences, config::Range{1, 1e9});
+    v("sequential_construction", sequential_construction);
+    v("plateau_window", plateau_window, config::Range{1, 1e9});
+    v("plateau_tolerance", plateau_tolerance, config::Range{0.0, 1.0});
   }
 };
+
+/// Experiment 2c (section `very_long_lag`): q distractors at least between the key and the
+/// trigger, p distinct distractors. Success when both outputs at the last step are within
+/// `correct_error` of their targets in `success_sequences` successive training sequences.
+struct VeryLongLagTask {
+  static constexpr const char* kName = "very_long_lag";
+  int64_t q = 50;
+  int64_t p = 50;
+  double correct_error = 0.2;
+  int64_t success_sequences = 10000;
+
+  static ModelConfig default_model();
+  static TrialConfig default_train();
+  template <class V>
+  void visit(V& v) {
+    v("q", q, config::Range{0, 1e6});
+    v("p", p, config::Range{1, 1e5});
+    v("correct_error", correct_error, config::Range{0.0, 10.0});
+    v("success_sequences", success_sequences, config::Range{1, 1e9});
+  }
+};
+
+/// Experiment 3 (section `two_sequence`): 3a, 3b or 3c, with lengths in [T, T + T/10] and
+/// `info` information-carrying elements. Every train.eval_every sequences the net is tested on
+/// `stop_test_sequences` random sequences drawn once per trial; the paper's stopping rules, per
+/// variant (two_sequence_criteria()), decide ST1 and ST2; after ST2, `test_sequences` fresh
+/// sequences measure the fraction misclassified.
+struct TwoSequenceTask {
+  static constexpr const char* kName = "two_sequence";
+  TwoSequenceVariant variant = TwoSequenceVariant::k3a;
+  int64_t min_length = 100;
+  int64_t info = 3;
+  int64_t stop_test_sequences = 256;
+  int64_t test_sequences = 2560;
+
+  static ModelConfig default_model();
+  static TrialConfig default_train();
+  template <class V>
+  void visit(V& v) {
+    v("variant", variant, kTwoSequenceVariants);
+    v("min_length", min_length, config::Range{2, 1e6});
+    v("info", info, config::Range{1, 1e6});
+    v("stop_test_sequences", stop_test_sequences, config::Range{1, 1e9});
+    v("test_sequences", test_sequences, config::Range{0, 1e9});
+  }
+};
+
+/// Experiment 3's stopping rules, as the paper states them per variant. A test sequence is
+/// misclassified when |output - noise-free target| at its end is not below `misclassified_error`;
+/// ST1 holds when at most `max_misclassified` of the stop test are; ST2 when ST1 holds and the
+/// mean absolute difference to the noise-free targets is below `mean_error`.
+///   3a: 0.2, none, 0.01; 3b: 0.2, fewer than 6, 0.04; 3c: 0.1, none, 0.015.
+struct TwoSequenceCriteria {
+  double misclassified_error;
+  int64_t max_misclassified;
+  double mean_error;
+};
+TwoSequenceCriteria two_sequence_criteria(TwoSequenceVariant variant);
 
 /// The whole config of one experiment.
 template <class Task>
@@ -307,6 +395,8 @@ using AddingConfig = ExperimentConfig<AddingTask>;
 using MultiplicationConfig = ExperimentConfig<MultiplicationTask>;
 using TemporalOrderConfig = ExperimentConfig<TemporalOrderTask>;
 using LongLagConfig = ExperimentConfig<LongLagTask>;
+using VeryLongLagConfig = ExperimentConfig<VeryLongLagTask>;
+using TwoSequenceConfig = ExperimentConfig<TwoSequenceTask>;
 
 /// The TrialNet spec of `model` for a task with `inputs` and `outputs` units. Throws InputError
 /// for combinations the chosen impl cannot build.

@@ -19,14 +19,15 @@
 
 namespace lstmnlp::paper {
 
-/// One run of the battery: `lstm-paper COMMAND --config CONFIG_DIR/CONFIG`.
+/// One run of the battery: `lstm-paper COMMAND --config CONFIG_DIR/CONFIG --set SETS...`.
 struct BatteryRun {
-  std::string command;          ///< reber, adding, multiplication, temporal-order, long-lag
+  std::string command;          ///< an experiment command of lstm-paper (reber, long-lag, ...)
   std::string config;           ///< a file of the config directory
   bool paper_exact;             ///< the paper's own net, or a modern variant (an extra row)
-  int quick_trials;             ///< train.trials under --quick
+  int quick_trials;             ///< train.trials under --quick; 0 leaves the run out of --quick
   int64_t quick_max_sequences;  ///< train.max_sequences under --quick
   double sequences_per_s;       ///< as measured on 2 threads, for the expected duration
+  std::vector<std::string> sets = {};  ///< overrides of the config: another row of its table
 };
 
 /// The battery, in the paper's order of experiments.

@@ -103,7 +103,31 @@ TrialNet::TrialNet(NetSpec spec, uint64_t seed) : spec_(spec) {
   }
 }
 
+void TrialNet::set_cells_attached(bool attached) {
+  if (attached == cells_attached_) return;
+  const int64_t cells = spec_.cells();
+  if (!attached) {
+    detached_cell_weights_.assign(spec_.outputs * cells, 0.0);
+    for (int64_t k = 0; k < spec_.outputs; ++k) {
+      for (int64_t c = 0; c < cells; ++c)
+        detached_cell_weights_[k * cells + c] = v_[k * no_ + 1 + c];
+    }
+  } else {
+    for (int64_t k = 0; k < spec_.outputs; ++k) {
+      for (int64_t c = 0; c < cells; ++c)
+        v_[k * no_ + 1 + c] = detached_cell_weights_[k * cells + c];
+    }
+  }
+  cells_attached_ = attached;
+  zero_frozen();
+}
+
 void TrialNet::zero_frozen() {
+  if (!cells_attached_) {
+    for (int64_t k = 0; k < spec_.outputs; ++k) {
+      for (int64_t c = 0; c < spec_.cells(); ++c) v_[k * no_ + 1 + c] = gv_[k * no_ + 1 + c] = 0.0;
+    }
+  }
   if (!spec_.gate_bias) {
     for (int64_t u = 0; u < spec_.gates(); ++u) w_[u * ns_] = gw_[u * ns_] = 0.0;
   }

@@ -173,6 +173,14 @@ class TrialNet {
   /// w -= lr * gradient for every weight; then zeroes the gradient.
   void apply(double lr);
 
+  /// Sequential construction (the paper's remedy for the abuse problem, experiments 2a and 2b):
+  /// detached, the output units' weights from the cells are held at zero, so the cells (and
+  /// their gates, whose error comes through those weights) take no part and do not learn.
+  /// Attaching restores the weights the cells had when detached (their initial draw when
+  /// detached at the start). Nets start attached.
+  void set_cells_attached(bool attached);
+  bool cells_attached() const { return cells_attached_; }
+
   /// Hidden weights, (hidden_units(), hidden_sources()) row-major. Rows: input gates of blocks
   /// 0..B-1, output gates (if any), forget gates (if any), then cells block by block. Columns:
   /// bias, inputs, cell outputs (with recurrent_cells), then gate activations in row order
@@ -211,8 +219,10 @@ class TrialNet {
   double squash_h_dash(double h) const;
 
   NetSpec spec_;
-  int64_t ns_;  // hidden_sources()
-  int64_t no_;  // output_sources()
+  bool cells_attached_ = true;
+  std::vector<double> detached_cell_weights_;  // (outputs, cells): v_'s cell columns, detached
+  int64_t ns_;                                 // hidden_sources()
+  int64_t no_;                                 // output_sources()
   std::vector<double> w_, v_, gw_, gv_;
   // State of the current step.
   std::vector<double> src_;  // (ns_): bias, x(t), r(t-1)

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <vector>
 
 #include "datasets/reber.h"
 
@@ -165,6 +167,141 @@ TEST(PaperTasksTest, ReberSequencePredictsTheNextSymbol) {
   EXPECT_EQ(legal.target(0, reber::symbol_index('T')), 1.0);
   EXPECT_EQ(legal.target(0, reber::symbol_index('P')), 1.0);
   EXPECT_EQ(legal.target(0, reber::symbol_index('B')), 0.0);
+}
+
+// The one symbol of row t of a one-hot matrix with `n` columns (-1 if not exactly one).
+int64_t symbol_at(const std::vector<double>& m, int64_t n, int64_t t) {
+  int64_t found = -1;
+  for (int64_t k = 0; k < n; ++k) {
+    if (m[t * n + k] == 1.0) {
+      if (found >= 0) return -1;
+      found = k;
+    } else if (m[t * n + k] != 0.0) {
+      return -1;
+    }
+  }
+  return found;
+}
+
+TEST(PaperTasksTest, LongLag2bHasARandomMiddleBetweenEqualEnds) {
+  std::mt19937_64 rng(24);
+  const int64_t p = 20;
+  int keys[2] = {0, 0};
+  std::vector<int> seen_middle(p - 1, 0);
+  for (int i = 0; i < 400; ++i) {
+    int first = -1;
+    Sequence s = long_lag_random_sequence(rng, p, &first);
+    ASSERT_TRUE(first == 0 || first == 1);
+    ++keys[first];
+    ASSERT_EQ(s.length, p);
+    ASSERT_EQ(s.num_inputs, p + 1);
+    ASSERT_EQ(s.num_outputs, p + 1);
+    EXPECT_EQ(symbol_at(s.inputs, p + 1, 0), p - 1 + first);       // x = p - 1, y = p
+    EXPECT_EQ(symbol_at(s.targets, p + 1, p - 1), p - 1 + first);  // the same at the end
+    for (int64_t t = 1; t < p; ++t) {
+      const int64_t a = symbol_at(s.inputs, p + 1, t);
+      ASSERT_GE(a, 0);
+      ASSERT_LT(a, p - 1);  // a_1 .. a_{p-1} only
+      ++seen_middle[a];
+      EXPECT_EQ(symbol_at(s.targets, p + 1, t - 1), a);  // the target is the next input
+    }
+    for (int64_t t = 0; t < p; ++t) EXPECT_EQ(s.has_target[t], 1);
+  }
+  EXPECT_GT(keys[0], 150);
+  EXPECT_GT(keys[1], 150);
+  for (int count : seen_middle) EXPECT_GT(count, 0);  // every a_i occurs: a random middle
+}
+
+TEST(PaperTasksTest, VeryLongLag2cFollowsThePaper) {
+  std::mt19937_64 rng(25);
+  const int64_t q = 30, p = 10;
+  const int64_t e = p, b = p + 1, x = p + 2;
+  double extra = 0.0;
+  const int n = 3000;
+  int64_t shortest = 1 << 30;
+  for (int i = 0; i < n; ++i) {
+    int key = -1;
+    Sequence s = very_long_lag_sequence(rng, q, p, &key);
+    ASSERT_TRUE(key == 0 || key == 1);
+    ASSERT_EQ(s.num_inputs, p + 4);
+    ASSERT_EQ(s.num_outputs, 2);
+    // b, the key, at least q distractors, e: the closing key is the last step's target.
+    ASSERT_GE(s.length, q + 3);
+    shortest = std::min(shortest, s.length);
+    EXPECT_EQ(symbol_at(s.inputs, p + 4, 0), b);
+    EXPECT_EQ(symbol_at(s.inputs, p + 4, 1), x + key);
+    EXPECT_EQ(symbol_at(s.inputs, p + 4, s.length - 1), e);
+    for (int64_t t = 2; t + 1 < s.length; ++t) {
+      const int64_t a = symbol_at(s.inputs, p + 4, t);
+      ASSERT_GE(a, 0);
+      ASSERT_LT(a, p);  // distractors only between the key and e
+    }
+    for (int64_t t = 0; t < s.length; ++t) EXPECT_EQ(s.has_target[t], t == s.length - 1);
+    EXPECT_EQ(s.target(s.length - 1, key), 1.0);
+    EXPECT_EQ(s.target(s.length - 1, 1 - key), 0.0);
+    extra += static_cast<double>(s.length - (q + 3));
+  }
+  EXPECT_EQ(shortest, q + 3);  // no extra distractor happens (probability 1/10 each time)
+  // Extra distractors: each is followed by another with probability 9/10, so 9 on average
+  // (standard error 0.17 here).
+  EXPECT_NEAR(extra / n, 9.0, 0.7);
+}
+
+TEST(PaperTasksTest, TwoSequenceNoiseAndTargetsFollowThePaper) {
+  for (auto variant : {TwoSequenceVariant::k3a, TwoSequenceVariant::k3b, TwoSequenceVariant::k3c}) {
+    std::mt19937_64 rng(26);
+    const int64_t T = 100, N = 3;
+    double noise_sum = 0, noise_sq = 0, info_sq = 0, target_sq[2] = {0, 0};
+    int64_t noise_n = 0, info_n = 0, class_n[2] = {0, 0};
+    for (int i = 0; i < 2000; ++i) {
+      int label = -1;
+      Sequence s = two_sequence(rng, variant, T, N, &label);
+      ASSERT_TRUE(label == 0 || label == 1);
+      ++class_n[label];
+      ASSERT_GE(s.length, T);
+      ASSERT_LE(s.length, T + T / 10);
+      ASSERT_EQ(s.num_inputs, 1);
+      ASSERT_EQ(s.num_outputs, 1);
+      const double sign = label == 0 ? 1.0 : -1.0;
+      for (int64_t t = 0; t < s.length; ++t) {
+        EXPECT_EQ(s.has_target[t], t == s.length - 1);
+        const double v = s.input(t, 0);
+        if (t < N) {
+          if (variant == TwoSequenceVariant::k3b) {
+            info_sq += (v - sign) * (v - sign);
+            ++info_n;
+          } else {
+            ASSERT_EQ(v, sign);  // noise-free information in 3a and 3c
+          }
+        } else {
+          noise_sum += v;
+          noise_sq += v * v;
+          ++noise_n;
+        }
+      }
+      const double clean = two_sequence_target(variant, label);
+      const double dt = s.target(s.length - 1, 0) - clean;
+      if (variant == TwoSequenceVariant::k3c) {
+        target_sq[label] += dt * dt;
+      } else {
+        EXPECT_EQ(dt, 0.0);
+      }
+    }
+    EXPECT_GT(class_n[0], 850);
+    EXPECT_GT(class_n[1], 850);
+    EXPECT_NEAR(noise_sum / noise_n, 0.0, 0.01);
+    EXPECT_NEAR(noise_sq / noise_n, 0.2, 0.01);  // variance 0.2
+    if (variant == TwoSequenceVariant::k3b) {
+      EXPECT_NEAR(info_sq / info_n, 0.2, 0.02);
+    }
+    if (variant == TwoSequenceVariant::k3c) {
+      EXPECT_NEAR((target_sq[0] + target_sq[1]) / 2000.0, 0.1, 0.01);  // variance 0.1
+    }
+  }
+  EXPECT_EQ(two_sequence_target(TwoSequenceVariant::k3a, 0), 1.0);
+  EXPECT_EQ(two_sequence_target(TwoSequenceVariant::k3b, 1), 0.0);
+  EXPECT_EQ(two_sequence_target(TwoSequenceVariant::k3c, 0), 0.2);
+  EXPECT_EQ(two_sequence_target(TwoSequenceVariant::k3c, 1), 0.8);
 }
 
 }  // namespace

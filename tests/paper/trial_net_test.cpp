@@ -233,6 +233,46 @@ TEST(TrialNetTest, AbsentBiasesStayZeroAndRandomGateBiasesAreDrawn) {
   }
 }
 
+TEST(TrialNetTest, DetachedCellsTakeNoPartUntilAttached) {
+  // Experiment 2a's net, small: the outputs see the inputs and the cell.
+  NetSpec spec;
+  spec.inputs = spec.outputs = 7;
+  spec.blocks = spec.cells_per_block = 1;
+  spec.output_gate = false;
+  spec.squash = Squash::kSigmoidIdentity;
+  spec.recurrent_cells = spec.recurrent_gates = false;
+  spec.gate_bias = spec.cell_bias = spec.output_bias = false;
+  spec.input_to_output = true;
+  TrialNet net(spec, 8);
+  const std::vector<double> w0 = net.hidden_weights(), v0 = net.output_weights();
+  const int64_t no = spec.output_sources();
+  net.set_cells_attached(false);
+  EXPECT_FALSE(net.cells_attached());
+  const Sequence seq = reber_example(35);
+  for (int i = 0; i < 5; ++i) train_sequence(net, seq, /*lr=*/1.0, /*update_each_step=*/true);
+  // The cell's output weights stayed zero, so its own weights and its gate's got no error.
+  EXPECT_EQ(net.hidden_weights(), w0);
+  for (int64_t k = 0; k < spec.outputs; ++k) EXPECT_EQ(net.output_weights()[k * no + 1], 0.0);
+  // The direct input -> output weights did learn.
+  EXPECT_NE(net.output_weights()[2], v0[2]);
+  // Detached, the outputs are those of a net whose cell weights to the outputs are zero.
+  std::vector<double> detached, zeroed;
+  predict(net, seq, detached);
+  TrialNet same(spec, 8);
+  same.hidden_weights() = net.hidden_weights();
+  same.output_weights() = net.output_weights();
+  predict(same, seq, zeroed);
+  EXPECT_EQ(detached, zeroed);
+  // Attached, the cell's output weights are back at their initial draw, and learn.
+  net.set_cells_attached(true);
+  for (int64_t k = 0; k < spec.outputs; ++k) {
+    EXPECT_EQ(net.output_weights()[k * no + 1], v0[k * no + 1]);
+    EXPECT_NE(v0[k * no + 1], 0.0);
+  }
+  train_sequence(net, seq, 1.0, true);
+  EXPECT_NE(net.hidden_weights(), w0);
+}
+
 TEST(TrialNetTest, InitialisationFollowsTheSpec) {
   NetSpec spec;
   spec.input_gate_bias = -3.0;
