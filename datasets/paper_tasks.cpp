@@ -43,6 +43,18 @@ Sequence marked_pair_sequence(std::mt19937_64& rng, int64_t min_length, double l
   return s;
 }
 
+// Experiments 2a and 2b: the p + 1 `symbols` of one sequence (one-hot over p + 1), each but the
+// last an input whose target is the next.
+Sequence next_symbol_sequence(const std::vector<int64_t>& symbols, int64_t p) {
+  Sequence s(p, p + 1, p + 1);
+  for (int64_t t = 0; t < p; ++t) {
+    s.input(t, symbols[t]) = 1.0;
+    s.target(t, symbols[t + 1]) = 1.0;
+    s.has_target[t] = 1;
+  }
+  return s;
+}
+
 }  // namespace
 
 Sequence::Sequence(int64_t length, int64_t num_inputs, int64_t num_outputs)
@@ -116,13 +128,7 @@ Sequence long_lag_sequence(int first, int64_t p) {
   symbol.push_back(edge);
   for (int64_t i = 0; i < p - 1; ++i) symbol.push_back(i);
   symbol.push_back(edge);
-  Sequence s(p, p + 1, p + 1);
-  for (int64_t t = 0; t < p; ++t) {
-    s.input(t, symbol[t]) = 1.0;
-    s.target(t, symbol[t + 1]) = 1.0;
-    s.has_target[t] = 1;
-  }
-  return s;
+  return next_symbol_sequence(symbol, p);
 }
 
 Sequence long_lag_random_sequence(std::mt19937_64& rng, int64_t p, int* first) {
@@ -133,14 +139,8 @@ Sequence long_lag_random_sequence(std::mt19937_64& rng, int64_t p, int* first) {
   symbol.push_back(edge);
   for (int64_t i = 0; i < p - 1; ++i) symbol.push_back(uniform(rng, 0, p - 2));
   symbol.push_back(edge);
-  Sequence s(p, p + 1, p + 1);
-  for (int64_t t = 0; t < p; ++t) {
-    s.input(t, symbol[t]) = 1.0;
-    s.target(t, symbol[t + 1]) = 1.0;
-    s.has_target[t] = 1;
-  }
   if (first) *first = key;
-  return s;
+  return next_symbol_sequence(symbol, p);
 }
 
 Sequence very_long_lag_sequence(std::mt19937_64& rng, int64_t q, int64_t p, int* key) {
