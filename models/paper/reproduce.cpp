@@ -232,8 +232,8 @@ std::string battery_markdown(const BatteryReport& report) {
     std::string config = b.run.config;
     for (const auto& set : b.run.sets) config += " " + set;
     out << "| " << r.title << " | `" << config << "` | " << (b.run.paper_exact ? "yes" : "no")
-        << " | " << r.weights << " | " << r.successes() << " of " << r.trials.size() << " ("
-        << paper_success << ") | "
+        << " | " << with_commas(r.weights) << " | " << r.successes() << " of " << r.trials.size()
+        << " (" << paper_success << ") | "
         << (mean ? with_commas(static_cast<int64_t>(std::llround(*mean))) : dash) << " ("
         << paper_sequences << ") | " << duration(r.wall_s) << " | "
         << with_commas(static_cast<int64_t>(rate)) << " |\n";
