@@ -776,6 +776,11 @@ ExperimentResult run_very_long_lag(const VeryLongLagConfig& cfg, const RunOption
 
 ExperimentResult run_two_sequence(const TwoSequenceConfig& cfg, const RunOptions& options) {
   const TwoSequenceTask& task = cfg.task;
+  if (task.info >= task.min_length) {
+    throw InputError("two_sequence.info (" + std::to_string(task.info) +
+                     ") must be below two_sequence.min_length (" + std::to_string(task.min_length) +
+                     ")");
+  }
   const std::string variant = kTwoSequenceVariants.name(task.variant);
   ExperimentResult result = make_result("two-sequence",
                                         "Noise and signal on the same channel " + variant +

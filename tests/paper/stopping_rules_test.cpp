@@ -6,9 +6,11 @@
 #include <atomic>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "models/paper/experiment.h"
+#include "tests/test_util.h"
 
 namespace lstmnlp::paper {
 namespace {
@@ -101,6 +103,18 @@ TEST(StoppingRulesTest, TwoSequence3bToleratesFiveMisclassified) {
   EXPECT_EQ(r.st1_sequences, 1000);
   EXPECT_EQ(r.sequences, 3000);
   EXPECT_EQ(r.test_total, 0);  // no final test without success
+}
+
+TEST(StoppingRulesTest, TwoSequenceNeedsLessInformationThanLength) {
+  TwoSequenceConfig cfg;
+  cfg.task.min_length = 10;
+  cfg.task.info = 10;
+  RunOptions options;
+  options.progress = false;
+  EXPECT_NE(test::input_error_of([&] {
+              run_two_sequence(cfg, options);
+            }).find("two_sequence.info (10) must be below two_sequence.min_length (10)"),
+            std::string::npos);
 }
 
 TEST(StoppingRulesTest, ThePlateauDetectorFiresWhenAWindowStopsFalling) {
