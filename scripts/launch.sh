@@ -27,6 +27,9 @@ if [ -n "${NNODES:-}" ] && [ "$NNODES" != 1 ]; then
   where=(--nnodes "$NNODES" --node_rank "$NODE_RANK" --master_addr "$MASTER_ADDR"
          --master_port "${MASTER_PORT:-29500}")
 else
-  where=(--standalone --nnodes 1)
+  # One machine. Not --standalone: torchrun 1.13's always rendezvouses on port 29400, so a second
+  # job on the machine (or a stopped one still holding the port) made this one wait forever. Port
+  # 0 gives the rendezvous a free port, as torchrun 2.x's --standalone does.
+  where=(--nnodes 1 --rdzv_backend c10d --rdzv_endpoint localhost:0 --rdzv_id "launch-$$")
 fi
 exec torchrun --no_python "${where[@]}" --nproc_per_node "$nproc" --redirects 1 --tee 1 "$@"
