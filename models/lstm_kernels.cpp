@@ -175,7 +175,8 @@ RowKernel<BackwardStep<scalar_t>> backward_kernel() {
 }
 
 // Rows per parallel chunk: enough gate elements per chunk to amortise the thread hand-off.
-// (at::parallel_for only runs in parallel when this file is compiled with OpenMP.)
+// (at::parallel_for runs in parallel because CMake compiles this file with OpenMP where
+// libxsmm is found; elsewhere the rows run in turn.)
 int64_t row_grain(int64_t gate_width) {
   constexpr int64_t kMinElementsPerChunk = 16384;
   return std::max<int64_t>(1, kMinElementsPerChunk / std::max<int64_t>(1, gate_width));
