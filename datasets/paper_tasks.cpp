@@ -55,6 +55,18 @@ Sequence next_symbol_sequence(const std::vector<int64_t>& symbols, int64_t p) {
   return s;
 }
 
+// Experiments 2c and 6: the one-hot `symbols` over `num_symbols` as inputs, and class `cls` of
+// `classes`, one-hot, as the one target, at the last step.
+Sequence last_step_class_sequence(const std::vector<int64_t>& symbols, int64_t num_symbols,
+                                  int64_t classes, int64_t cls) {
+  const auto length = static_cast<int64_t>(symbols.size());
+  Sequence s(length, num_symbols, classes);
+  for (int64_t t = 0; t < length; ++t) s.input(t, symbols[t]) = 1.0;
+  s.has_target[length - 1] = 1;
+  s.target(length - 1, cls) = 1.0;
+  return s;
+}
+
 }  // namespace
 
 Sequence::Sequence(int64_t length, int64_t num_inputs, int64_t num_outputs)
@@ -98,9 +110,8 @@ Sequence temporal_order_sequence(std::mt19937_64& rng, int relevant, int* label)
               relevant);
   constexpr int kX = 4, kY = 5, kE = 6, kB = 7;  // a, b, c, d are 0..3
   const int64_t length = uniform(rng, 100, 110);
-  Sequence s(length, kTemporalOrderSymbols, int64_t{1} << relevant);
-  std::vector<int> symbol(length);
-  for (int64_t t = 1; t + 1 < length; ++t) symbol[t] = static_cast<int>(uniform(rng, 0, 3));
+  std::vector<int64_t> symbol(length);
+  for (int64_t t = 1; t + 1 < length; ++t) symbol[t] = uniform(rng, 0, 3);
   symbol[0] = kE;
   symbol[length - 1] = kB;
   // 1-based windows [lo, hi] of the relevant positions.
@@ -113,11 +124,8 @@ Sequence temporal_order_sequence(std::mt19937_64& rng, int relevant, int* label)
     symbol[t] = is_y ? kY : kX;
     cls = cls * 2 + is_y;
   }
-  for (int64_t t = 0; t < length; ++t) s.input(t, symbol[t]) = 1.0;
-  s.has_target[length - 1] = 1;
-  s.target(length - 1, cls) = 1.0;
   if (label) *label = cls;
-  return s;
+  return last_step_class_sequence(symbol, kTemporalOrderSymbols, int64_t{1} << relevant, cls);
 }
 
 Sequence long_lag_sequence(int first, int64_t p) {
@@ -153,14 +161,9 @@ Sequence very_long_lag_sequence(std::mt19937_64& rng, int64_t q, int64_t p, int*
   std::bernoulli_distribution trigger(0.1);
   while (!trigger(rng)) symbol.push_back(uniform(rng, 0, p - 1));
   symbol.push_back(e);
-  // The closing key is the target of the step that sees e, so it is not an input.
-  const auto length = static_cast<int64_t>(symbol.size());
-  Sequence s(length, p + 4, 2);
-  for (int64_t t = 0; t < length; ++t) s.input(t, symbol[t]) = 1.0;
-  s.has_target[length - 1] = 1;
-  s.target(length - 1, k) = 1.0;
   if (key) *key = k;
-  return s;
+  // The closing key is the target of the step that sees e, so it is not an input.
+  return last_step_class_sequence(symbol, p + 4, 2, k);
 }
 
 double two_sequence_target(TwoSequenceVariant variant, int label) {

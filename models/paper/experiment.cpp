@@ -84,6 +84,30 @@ class FastLearner : public Learner {
   Gradient gradient_;
 };
 
+// Sequential construction over one trial (Construction): with a window, the learner's cells are
+// detached at the start and attached once the training error stops falling.
+class CellConstruction {
+ public:
+  CellConstruction(const Construction& construction, Learner& learner) : learner_(learner) {
+    if (construction.window <= 0) return;
+    plateau_.emplace(construction.window, construction.tolerance);
+    learner_.set_cells_attached(false);
+  }
+  // After training sequence number `sequences` with `error`: true when this attaches the cells,
+  // which `r` then records.
+  bool attach_after(double error, int64_t sequences, TrialResult& r) {
+    if (!plateau_ || !plateau_->add(error)) return false;
+    plateau_.reset();
+    learner_.set_cells_attached(true);
+    r.cells_attached_after = sequences;
+    return true;
+  }
+
+ private:
+  Learner& learner_;
+  std::optional<PlateauDetector> plateau_;
+};
+
 // Runs `n` trials on `threads` workers; `trial(i, seed, seen)` runs trial i and adds the
 // sequences it trains to `seen` as it goes (for the live status line).
 std::vector<TrialResult> run_trials(
@@ -283,20 +307,14 @@ TrialResult run_streak_trial(Learner& learner, const TrialConfig& train, int64_t
   std::mt19937_64 order(stream_seed(seed, kOrderStream));
   std::vector<double> outputs;
   TrialResult r;
-  std::optional<PlateauDetector> plateau;
-  if (construction.window > 0) {
-    plateau.emplace(construction.window, construction.tolerance);
-    learner.set_cells_attached(false);
-  }
+  CellConstruction cells(construction, learner);
   int64_t run = 0;
   for (int64_t i = 0; i < train.max_sequences; ++i) {
     const Sequence seq = next(order);
     const double error = learner.train(seq, &outputs);
     ++seen;
     r.sequences = i + 1;
-    if (plateau && r.cells_attached_after < 0 && plateau->add(error)) {
-      learner.set_cells_attached(true);
-      r.cells_attached_after = i + 1;
+    if (cells.attach_after(error, i + 1, r)) {
       run = 0;  // a run of correct sequences counts from the complete net on
       continue;
     }
@@ -379,11 +397,15 @@ TrialResult run_two_sequence_trial(Learner& learner, const TrialConfig& train,
 
 namespace {
 
+// One trial on its learner: trial(learner, trial seed, sequences seen).
+using TrialBody = std::function<TrialResult(Learner&, uint64_t, std::atomic<int64_t>&)>;
+
+// Runs cfg.train.trials trials of `trial`, each on its own learner with `inputs` and `outputs`
+// units and weights drawn from the trial's seed.
 template <class Task>
-ExperimentResult run_stream_experiment(const ExperimentConfig<Task>& cfg, const RunOptions& options,
-                                       const std::string& experiment, const std::string& title,
-                                       int64_t inputs, int64_t outputs,
-                                       const std::function<Sequence(std::mt19937_64&)>& next) {
+ExperimentResult run_experiment(const ExperimentConfig<Task>& cfg, const RunOptions& options,
+                                const std::string& experiment, const std::string& title,
+                                int64_t inputs, int64_t outputs, const TrialBody& trial) {
   ExperimentResult result =
       make_result(experiment, title, cfg.model, cfg.train, inputs, outputs, options);
   const auto start = Clock::now();
@@ -391,10 +413,21 @@ ExperimentResult run_stream_experiment(const ExperimentConfig<Task>& cfg, const 
       cfg.train.trials, options, experiment, [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
         auto learner =
             make_learner(cfg.model, cfg.train, inputs, outputs, stream_seed(seed, kWeightStream));
-        return run_stream_trial(*learner, cfg.train, cfg.task, next, seed, seen);
+        return trial(*learner, seed, seen);
       });
   result.wall_s = seconds_since(start);
   return result;
+}
+
+template <class Task>
+ExperimentResult run_stream_experiment(const ExperimentConfig<Task>& cfg, const RunOptions& options,
+                                       const std::string& experiment, const std::string& title,
+                                       int64_t inputs, int64_t outputs,
+                                       const std::function<Sequence(std::mt19937_64&)>& next) {
+  return run_experiment(cfg, options, experiment, title, inputs, outputs,
+                        [&](Learner& learner, uint64_t seed, std::atomic<int64_t>& seen) {
+                          return run_stream_trial(learner, cfg.train, cfg.task, next, seed, seen);
+                        });
 }
 
 // The input and output units of each task's net.
@@ -670,61 +703,39 @@ ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& option
     construction = {cfg.task.plateau_window, cfg.task.plateau_tolerance};
   }
   if (cfg.task.variant == LongLagVariant::k2b) {
-    ExperimentResult result = make_result(
-        "long-lag", "No local regularities, p = " + std::to_string(p) + " (experiment 2b)",
-        cfg.model, cfg.train, p + 1, p + 1, options);
-    if (p == 100) {
-      result.paper = PaperFigure{"Section 5.2", "p = 100", "100% of 18", "5,680 (mean of 18)", "—"};
-    }
-    const auto start = Clock::now();
-    result.trials = run_trials(
-        cfg.train.trials, options, "long-lag", [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
-          auto learner =
-              make_learner(cfg.model, cfg.train, p + 1, p + 1, stream_seed(seed, kWeightStream));
+    ExperimentResult result = run_experiment(
+        cfg, options, "long-lag",
+        "No local regularities, p = " + std::to_string(p) + " (experiment 2b)", p + 1, p + 1,
+        [&](Learner& learner, uint64_t seed, std::atomic<int64_t>& seen) {
           return run_streak_trial(
-              *learner, cfg.train, cfg.task.success_sequences, cfg.task.correct_error,
+              learner, cfg.train, cfg.task.success_sequences, cfg.task.correct_error,
               [p](std::mt19937_64& rng) { return long_lag_random_sequence(rng, p); }, seed, seen,
               construction);
         });
-    result.wall_s = seconds_since(start);
+    if (p == 100) {
+      result.paper = PaperFigure{"Section 5.2", "p = 100", "100% of 18", "5,680 (mean of 18)", "—"};
+    }
     return result;
   }
-  ExperimentResult result = make_result(
-      "long-lag", "Noise-free long time lags, p = " + std::to_string(p) + " (experiment 2a)",
-      cfg.model, cfg.train, p + 1, p + 1, options);
-  if (p == 100) {
-    result.paper = cfg.model.impl == Impl::kRnn
-                       ? PaperFigure{"Table 2", "BPTT, p = 100, 10,404 weights, lr 1.0-10.0", "0%",
-                                     "> 5,000,000", "—"}
-                       : PaperFigure{"Table 2", "p = 100", "100%", "5,040", "—"};
-  }
   const Sequence sequences[2] = {long_lag_sequence(0, p), long_lag_sequence(1, p)};
-  const auto start = Clock::now();
-  result.trials = run_trials(
-      cfg.train.trials, options, "long-lag", [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
-        auto learner =
-            make_learner(cfg.model, cfg.train, p + 1, p + 1, stream_seed(seed, kWeightStream));
+  ExperimentResult result = run_experiment(
+      cfg, options, "long-lag",
+      "Noise-free long time lags, p = " + std::to_string(p) + " (experiment 2a)", p + 1, p + 1,
+      [&](Learner& learner, uint64_t seed, std::atomic<int64_t>& seen) {
         std::mt19937_64 order(stream_seed(seed, kOrderStream));
         std::bernoulli_distribution coin(0.5);
         std::vector<double> outputs;
         TrialResult r;
-        std::optional<PlateauDetector> plateau;
-        if (construction.window > 0) {
-          plateau.emplace(construction.window, construction.tolerance);
-          learner->set_cells_attached(false);
-        }
+        CellConstruction cells(construction, learner);
         for (int64_t i = 1; i <= cfg.train.max_sequences && !r.success; ++i) {
-          const double error = learner->train(sequences[coin(order)], nullptr);
+          const double error = learner.train(sequences[coin(order)], nullptr);
           ++seen;
           r.sequences = i;
-          if (plateau && r.cells_attached_after < 0 && plateau->add(error)) {
-            learner->set_cells_attached(true);
-            r.cells_attached_after = i;
-          }
+          cells.attach_after(error, i, r);
           if (i % cfg.train.eval_every != 0) continue;
           r.success = true;
           for (const Sequence& seq : sequences) {
-            learner->predict(seq, outputs);
+            learner.predict(seq, outputs);
             for (size_t k = 0; k < outputs.size() && r.success; ++k) {
               r.success = std::abs(outputs[k] - seq.targets[k]) < cfg.task.correct_error;
             }
@@ -732,17 +743,27 @@ ExperimentResult run_long_lag(const LongLagConfig& cfg, const RunOptions& option
         }
         return r;
       });
-  result.wall_s = seconds_since(start);
+  if (p == 100) {
+    result.paper = cfg.model.impl == Impl::kRnn
+                       ? PaperFigure{"Table 2", "BPTT, p = 100, 10,404 weights, lr 1.0-10.0", "0%",
+                                     "> 5,000,000", "—"}
+                       : PaperFigure{"Table 2", "p = 100", "100%", "5,040", "—"};
+  }
   return result;
 }
 
 ExperimentResult run_very_long_lag(const VeryLongLagConfig& cfg, const RunOptions& options) {
   const int64_t q = cfg.task.q, p = cfg.task.p;
   const Units u = units(cfg.task);
-  ExperimentResult result = make_result("very-long-lag",
-                                        "Very long time lags, q = " + std::to_string(q) +
-                                            ", p = " + std::to_string(p) + " (experiment 2c)",
-                                        cfg.model, cfg.train, u.inputs, u.outputs, options);
+  ExperimentResult result = run_experiment(
+      cfg, options, "very-long-lag",
+      "Very long time lags, q = " + std::to_string(q) + ", p = " + std::to_string(p) +
+          " (experiment 2c)",
+      u.inputs, u.outputs, [&](Learner& learner, uint64_t seed, std::atomic<int64_t>& seen) {
+        return run_streak_trial(
+            learner, cfg.train, cfg.task.success_sequences, cfg.task.correct_error,
+            [q, p](std::mt19937_64& rng) { return very_long_lag_sequence(rng, q, p); }, seed, seen);
+      });
   // Table 3: means of 20 trials.
   struct Row {
     int64_t q, p;
@@ -760,17 +781,6 @@ ExperimentResult run_very_long_lag(const VeryLongLagConfig& cfg, const RunOption
                                  "—", std::string(row.sequences) + " (mean of 20)", "—"};
     }
   }
-  const auto start = Clock::now();
-  result.trials = run_trials(
-      cfg.train.trials, options, "very-long-lag",
-      [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
-        auto learner = make_learner(cfg.model, cfg.train, u.inputs, u.outputs,
-                                    stream_seed(seed, kWeightStream));
-        return run_streak_trial(
-            *learner, cfg.train, cfg.task.success_sequences, cfg.task.correct_error,
-            [q, p](std::mt19937_64& rng) { return very_long_lag_sequence(rng, q, p); }, seed, seen);
-      });
-  result.wall_s = seconds_since(start);
   return result;
 }
 
@@ -782,11 +792,15 @@ ExperimentResult run_two_sequence(const TwoSequenceConfig& cfg, const RunOptions
                      ")");
   }
   const std::string variant = kTwoSequenceVariants.name(task.variant);
-  ExperimentResult result = make_result("two-sequence",
-                                        "Noise and signal on the same channel " + variant +
-                                            ", T = " + std::to_string(task.min_length) + ", N = " +
-                                            std::to_string(task.info) + " (experiment 3)",
-                                        cfg.model, cfg.train, 1, 1, options);
+  const Units u = units(task);
+  ExperimentResult result = run_experiment(
+      cfg, options, "two-sequence",
+      "Noise and signal on the same channel " + variant +
+          ", T = " + std::to_string(task.min_length) + ", N = " + std::to_string(task.info) +
+          " (experiment 3)",
+      u.inputs, u.outputs, [&](Learner& learner, uint64_t seed, std::atomic<int64_t>& seen) {
+        return run_two_sequence_trial(learner, cfg.train, task, seed, seen);
+      });
   result.has_st1 = true;
   // Tables 4-6, means of 10 trials: ST1 and ST2 (3c: the stop), and the fraction misclassified.
   struct Row {
@@ -816,14 +830,6 @@ ExperimentResult run_two_sequence(const TwoSequenceConfig& cfg, const RunOptions
                                  row.st1};
     }
   }
-  const auto start = Clock::now();
-  result.trials = run_trials(cfg.train.trials, options, "two-sequence",
-                             [&](int, uint64_t seed, std::atomic<int64_t>& seen) {
-                               auto learner = make_learner(cfg.model, cfg.train, 1, 1,
-                                                           stream_seed(seed, kWeightStream));
-                               return run_two_sequence_trial(*learner, cfg.train, task, seed, seen);
-                             });
-  result.wall_s = seconds_since(start);
   return result;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 
 namespace lstmnlp::paper {
 namespace {
@@ -105,17 +106,12 @@ TrialNet::TrialNet(NetSpec spec, uint64_t seed) : spec_(spec) {
 
 void TrialNet::set_cells_attached(bool attached) {
   if (attached == cells_attached_) return;
+  // Detached, the stash holds the cells' output weights and v_ zeros; each change swaps them.
   const int64_t cells = spec_.cells();
-  if (!attached) {
-    detached_cell_weights_.assign(spec_.outputs * cells, 0.0);
-    for (int64_t k = 0; k < spec_.outputs; ++k) {
-      for (int64_t c = 0; c < cells; ++c)
-        detached_cell_weights_[k * cells + c] = v_[k * no_ + 1 + c];
-    }
-  } else {
-    for (int64_t k = 0; k < spec_.outputs; ++k) {
-      for (int64_t c = 0; c < cells; ++c)
-        v_[k * no_ + 1 + c] = detached_cell_weights_[k * cells + c];
+  detached_cell_weights_.resize(spec_.outputs * cells, 0.0);
+  for (int64_t k = 0; k < spec_.outputs; ++k) {
+    for (int64_t c = 0; c < cells; ++c) {
+      std::swap(v_[k * no_ + 1 + c], detached_cell_weights_[k * cells + c]);
     }
   }
   cells_attached_ = attached;
