@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/state_dict.h"
+#include "models/dense_gemm.h"
 #include "models/lstm_kernels.h"
 #include "models/lstm_profile.h"
 #include "models/onednn_layer.h"
@@ -193,8 +194,9 @@ LayerResult layer_forward(const LayerInputs& in, const LayerConfig& cfg, bool ke
   Tensor gates;
   {
     profile::Scope scope(profile::Phase::kInputProjection);
-    gates = in.b_ih.defined() ? torch::addmm(in.b_ih + in.b_hh, x2, in.w_ih.t())
-                              : torch::mm(x2, in.w_ih.t());
+    gates = torch::empty({T * B, GH}, opts);
+    if (in.b_ih.defined()) gates.copy_((in.b_ih + in.b_hh).expand({T * B, GH}));
+    kernels::gemm_into(gates, x2, in.w_ih.t(), /*accumulate=*/in.b_ih.defined());
   }
   gates = gates.view({T, B, GH});
   // The recurrent product is computed as W_hh·h^T, (G*H, B), and added transposed: with B
@@ -390,19 +392,19 @@ class LSTMLayerFunction : public torch::autograd::Function<LSTMLayerFunction> {
     profile::Scope products_scope(profile::Phase::kWeightProducts);
     Tensor dg2 = dgates.view({T * B, GH});
     variable_list result(kNumInputs + 1);  // the tensor inputs, then `aux`
-    if (ctx->needs_input_grad(kX)) result[kX] = dg2.mm(w_ih).view({T, B, F});
+    if (ctx->needs_input_grad(kX)) result[kX] = kernels::gemm(dg2, w_ih).view({T, B, F});
     result[kH0] = dh;
     result[kC0] = dc;
-    if (ctx->needs_input_grad(kWIh)) result[kWIh] = dg2.t().mm(x.view({T * B, F}));
+    if (ctx->needs_input_grad(kWIh)) result[kWIh] = kernels::gemm(dg2.t(), x.view({T * B, F}));
     if (ctx->needs_input_grad(kWHh)) {
       // Step t used h_prev = hs at the previously processed step, or h0 at the first step.
       const int64_t first_t = time_at(0, T, reverse);
-      Tensor dw_hh = dgates[first_t].t().mm(h0);
+      Tensor dw_hh = kernels::gemm(dgates[first_t].t(), h0);
       if (T > 1) {
         Tensor hs2 = hs.view({T * B, H});
         const int64_t rows = (T - 1) * B;
-        dw_hh.addmm_(dg2.narrow(0, reverse ? 0 : B, rows).t(),
-                     hs2.narrow(0, reverse ? B : 0, rows));
+        kernels::gemm_into(dw_hh, dg2.narrow(0, reverse ? 0 : B, rows).t(),
+                           hs2.narrow(0, reverse ? B : 0, rows), /*accumulate=*/true);
       }
       result[kWHh] = dw_hh;
     }
