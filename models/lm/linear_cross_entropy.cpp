@@ -13,6 +13,7 @@
 #endif
 
 #include "models/cpu_kernels.h"
+#include "models/dense_gemm.h"
 
 namespace lstmnlp::lm {
 
@@ -162,7 +163,7 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
   static Tensor forward(torch::autograd::AutogradContext* ctx, const Tensor& x,
                         const Tensor& weight, const Tensor& bias, const Tensor& target,
                         bool fused) {
-    Tensor exps = torch::mm(x, weight.t());  // the logits, then their exponentials in place
+    Tensor exps = kernels::gemm(x, weight.t());  // the logits, then their exponentials in place
     const bool use_kernel =
         fused && exps.device().is_cpu() &&
         (exps.scalar_type() == torch::kFloat || exps.scalar_type() == torch::kDouble);
@@ -188,7 +189,8 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     // d loss / d logits = g * (softmax - one_hot(target)); softmax = exps * scale per row.
     grad.mul_((scale * g).unsqueeze(1));
     grad.scatter_add_(1, target.unsqueeze(1), (-g).expand({grad.size(0), 1}).to(grad.dtype()));
-    return {grad.mm(weight), grad.t().mm(x), grad.sum(0), Tensor(), Tensor()};
+    return {kernels::gemm(grad, weight), kernels::gemm(grad.t(), x), grad.sum(0), Tensor(),
+            Tensor()};
   }
 };
 
