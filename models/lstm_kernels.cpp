@@ -155,11 +155,27 @@ LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX2 void backward_rows_avx2(const BackwardStep<
 }
 #endif
 
+#if LSTMNLP_HAVE_AVX512_KERNELS
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX512 void forward_rows_avx512(const ForwardStep<scalar_t>& s,
+                                                                int64_t begin, int64_t end) {
+  forward_rows_body<scalar_t, kCell>(s, begin, end);
+}
+template <typename scalar_t, LSTMCellType kCell>
+LSTMNLP_NOINLINE LSTMNLP_TARGET_AVX512 void backward_rows_avx512(const BackwardStep<scalar_t>& s,
+                                                                 int64_t begin, int64_t end) {
+  backward_rows_body<scalar_t, kCell>(s, begin, end);
+}
+#endif
+
 template <typename Step>
 using RowKernel = void (*)(const Step&, int64_t, int64_t);
 
 template <typename scalar_t, LSTMCellType kCell>
 RowKernel<ForwardStep<scalar_t>> forward_kernel() {
+#if LSTMNLP_HAVE_AVX512_KERNELS
+  if (cpu_has_avx512()) return &forward_rows_avx512<scalar_t, kCell>;
+#endif
 #if LSTMNLP_HAVE_AVX2_KERNELS
   if (cpu_has_avx2()) return &forward_rows_avx2<scalar_t, kCell>;
 #endif
@@ -168,6 +184,9 @@ RowKernel<ForwardStep<scalar_t>> forward_kernel() {
 
 template <typename scalar_t, LSTMCellType kCell>
 RowKernel<BackwardStep<scalar_t>> backward_kernel() {
+#if LSTMNLP_HAVE_AVX512_KERNELS
+  if (cpu_has_avx512()) return &backward_rows_avx512<scalar_t, kCell>;
+#endif
 #if LSTMNLP_HAVE_AVX2_KERNELS
   if (cpu_has_avx2()) return &backward_rows_avx2<scalar_t, kCell>;
 #endif
