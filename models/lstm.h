@@ -15,15 +15,16 @@
 //
 // Each layer and direction is one custom autograd function over the whole sequence: the input
 // projection x·W_ih^T is one matrix product, the recurrence does one W_hh·h product per step
-// followed by one fused, in-place pass over the gates (vectorised, AVX2 when the CPU has it;
-// generic tensor operations on CUDA), and the backward computes dW_ih, dW_hh and the input gradient
-// as single products over all time steps after the reverse loop. The gate gradients overwrite the
-// saved gate activations, so a second backward through a retained graph recomputes the forward.
-// Inference (no gradient needed) of the standard cell in float32 on the CPU without `lengths`,
-// with at least 16 sequences, runs each layer on oneDNN's LSTM primitive where the build has it
-// (models/onednn_layer.h), with the weights kept in its layout between calls; it agrees with the
-// own kernels to float32 rounding. LSTMNLP_ONEDNN=0 in the environment keeps every call on the own
-// kernels.
+// followed by one fused, in-place pass over the gates (vectorised, AVX2 or AVX-512 as the CPU
+// has them; generic tensor operations on CUDA), and the backward computes dW_ih, dW_hh and the
+// input gradient as single products over all time steps after the reverse loop (those products
+// on oneDNN's sgemm in float32 where the build has it, models/dense_gemm.h). The gate gradients
+// overwrite the saved gate activations, so a second backward through a retained graph recomputes
+// the forward. Inference (no gradient needed) of the standard cell in float32 on the CPU without
+// `lengths`, with at least 16 sequences, runs each layer on oneDNN's LSTM primitive where the build
+// has it (models/onednn_layer.h), with the weights kept in its layout between calls; it agrees with
+// the own kernels to float32 rounding. LSTMNLP_ONEDNN=0 in the environment keeps every call on the
+// own kernels.
 
 #include <torch/arg.h>
 #include <torch/nn/module.h>
