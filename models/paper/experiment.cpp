@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <set>
@@ -90,7 +91,7 @@ class CellConstruction {
  public:
   CellConstruction(const Construction& construction, Learner& learner) : learner_(learner) {
     if (construction.window <= 0) return;
-    plateau_.emplace(construction.window, construction.tolerance);
+    plateau_ = std::make_unique<PlateauDetector>(construction.window, construction.tolerance);
     learner_.set_cells_attached(false);
   }
   // After training sequence number `sequences` with `error`: true when this attaches the cells,
@@ -105,7 +106,8 @@ class CellConstruction {
 
  private:
   Learner& learner_;
-  std::optional<PlateauDetector> plateau_;
+  // On the heap: GCC 14 reads a PlateauDetector inside std::optional as maybe uninitialized.
+  std::unique_ptr<PlateauDetector> plateau_;
 };
 
 // Runs `n` trials on `threads` workers; `trial(i, seed, seen)` runs trial i and adds the

@@ -129,8 +129,8 @@ class PlateauDetector {
   bool add(double error);
 
  private:
-  int64_t window_;
-  double tolerance_;
+  int64_t window_ = 1;
+  double tolerance_ = 0.0;
   int64_t count_ = 0;
   double sum_ = 0.0;
   double best_ = -1.0;  // lowest window mean so far; < 0 before the first window
