@@ -5,8 +5,8 @@
 // libdnnl-dev 2.x): it runs on LibTorch's own OpenMP threads, where torch's mm hands each product
 // to OpenBLAS's separate pool of threads, whose wake-up costs more than a small product. Measured
 // side by side (2026-12-06, AMD EPYC with AVX-512, 2 threads, the shapes of hidden 256 and 650
-// at T = 35): 1.1-1.9x OpenBLAS's GFLOP/s at B = 20 and 64, and 2.4-15x at B = 1; on one thread
-// the two are within 5% of each other. Internal to the library.
+// at T = 35): 1.06-1.84x OpenBLAS's GFLOP/s at B = 20 and 64, and 2.3-15x at B = 1; on one
+// thread the two are within about 10% of each other either way. Internal to the library.
 //
 //   kernels::gemm_into(out, a, b, /*accumulate=*/false);  // out = a·b
 //
